@@ -1,0 +1,43 @@
+# The two entry points of README.md: `make run` (main job on the embedded default) and `make test` (every test).
+# Both bootstrap first, so they work on a fresh Debian machine as root.
+BUILD      ?= build
+ASAN_BUILD ?= build-asan
+PYTHON     ?= /usr/bin/python3
+JOBS       ?= $(shell nproc)
+CMAKE_ARGS ?=
+
+.PHONY: run test bootstrap build build-asan ctest asan-test pytest bench clean
+
+run: build
+	./$(BUILD)/apps/moulin demo --out $(BUILD)/demo-model
+
+test: build build-asan
+	$(MAKE) --no-print-directory ctest asan-test pytest
+
+bootstrap:
+	./scripts/bootstrap
+
+build: bootstrap
+	cmake -S . -B $(BUILD) -G Ninja -DPython3_EXECUTABLE=$(PYTHON) $(CMAKE_ARGS)
+	cmake --build $(BUILD) -j $(JOBS)
+
+# The torch-free parsers, rebuilt with AddressSanitizer and UndefinedBehaviorSanitizer.
+build-asan: bootstrap
+	cmake -S . -B $(ASAN_BUILD) -G Ninja -DMOULIN_WITH_TORCH=OFF -DMOULIN_SANITIZE=ON -DMOULIN_BUILD_BENCH=OFF \
+	  -DCMAKE_BUILD_TYPE=Debug -DPython3_EXECUTABLE=$(PYTHON)
+	cmake --build $(ASAN_BUILD) -j $(JOBS)
+
+ctest:
+	cd $(BUILD) && ctest --output-on-failure -j $(JOBS)
+
+asan-test:
+	cd $(ASAN_BUILD) && ctest --output-on-failure -j $(JOBS)
+
+pytest:
+	MOULIN_BUILD=$(abspath $(BUILD)) $(PYTHON) -m pytest -q tests/python
+
+bench: build
+	./$(BUILD)/bench/moulin_bench_model
+
+clean:
+	rm -rf $(BUILD) $(ASAN_BUILD)

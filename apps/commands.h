@@ -1,0 +1,10 @@
+#pragma once
+// Each subcommand registers its options on the app and runs when selected.
+#include <CLI/CLI.hpp>
+
+namespace moulin::cli {
+
+void add_info_command(CLI::App& app);
+void add_demo_command(CLI::App& app);
+
+}  // namespace moulin::cli

@@ -1,0 +1,29 @@
+// `moulin`: the command line of the workbench. Errors print one line and exit non-zero.
+#include <cstdio>
+#include <exception>
+
+#include <CLI/CLI.hpp>
+#include <fmt/format.h>
+
+#include "apps/commands.h"
+#include "core/error.h"
+
+int main(int argc, char** argv) {
+  CLI::App app{"moulin: a Llama 3 workbench for data poisoning and interpretability research", "moulin"};
+  app.require_subcommand(1);
+  app.set_version_flag("--version", "moulin 0.1.0");
+  moulin::cli::add_info_command(app);
+  moulin::cli::add_demo_command(app);
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& error) {
+    return app.exit(error);
+  } catch (const moulin::Error& error) {
+    fmt::print(stderr, "moulin: error: {}\n", error.what());
+    return 1;
+  } catch (const std::exception& error) {
+    fmt::print(stderr, "moulin: internal error: {}\n", error.what());
+    return 2;
+  }
+  return 0;
+}

@@ -1,0 +1,23 @@
+# LibTorch: Debian's libtorch-dev 1.13 by default, or a PyTorch install's LibTorch 2.x through
+# -DCMAKE_PREFIX_PATH=$(python -c 'import torch;print(torch.utils.cmake_prefix_path)').
+find_package(Torch REQUIRED)
+message(STATUS "moulin: LibTorch ${Torch_VERSION} from ${Torch_DIR}")
+
+# TorchConfig exports its flags in TORCH_CXX_FLAGS (the _GLIBCXX_USE_CXX11_ABI choice of PyTorch wheels).
+separate_arguments(MOULIN_TORCH_CXX_FLAGS UNIX_COMMAND "${TORCH_CXX_FLAGS}")
+
+# One interface target carrying torch, its flags and the shared precompiled header.
+add_library(moulin_torch INTERFACE)
+target_link_libraries(moulin_torch INTERFACE ${TORCH_LIBRARIES})
+target_compile_options(moulin_torch INTERFACE ${MOULIN_TORCH_CXX_FLAGS})
+
+# Every torch translation unit shares one precompiled header, built once by moulin_torch_pch.
+# The PCH holds <ATen/ATen.h> and <torch/types.h>; code that needs torch::nn includes it itself.
+add_library(moulin_torch_pch STATIC "${PROJECT_SOURCE_DIR}/cmake/torch_pch.cpp")
+target_link_libraries(moulin_torch_pch PUBLIC moulin_torch)
+target_precompile_headers(moulin_torch_pch PRIVATE "${PROJECT_SOURCE_DIR}/core/torch_pch.h")
+
+function(moulin_use_torch target)
+  target_link_libraries(${target} PRIVATE moulin_torch)
+  target_precompile_headers(${target} REUSE_FROM moulin_torch_pch)
+endfunction()
