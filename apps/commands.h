@@ -6,5 +6,7 @@ namespace moulin::cli {
 
 void add_info_command(CLI::App& app);
 void add_demo_command(CLI::App& app);
+void add_tokenize_command(CLI::App& app);
+void add_generate_command(CLI::App& app);
 
 }  // namespace moulin::cli

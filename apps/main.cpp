@@ -14,6 +14,8 @@ int main(int argc, char** argv) {
   app.set_version_flag("--version", "moulin 0.1.0");
   moulin::cli::add_info_command(app);
   moulin::cli::add_demo_command(app);
+  moulin::cli::add_tokenize_command(app);
+  moulin::cli::add_generate_command(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& error) {

@@ -73,7 +73,17 @@ at::Tensor attention_bias(const at::Tensor& key_valid, bool any_padding, std::in
   return at::zeros(allowed.sizes(), at::TensorOptions().dtype(dtype).device(device)).masked_fill_(allowed.logical_not(), lowest);
 }
 
+// x [..., in] @ weight[out, in]^T (+ bias). A single row (batch-1 decoding) goes through a matrix-vector product:
+// LibTorch's GEMM path pays a large fixed cost at one row, while mv streams the weight at close to memory
+// bandwidth (bench/bench_model measures both regimes).
 at::Tensor linear(const at::Tensor& x, const at::Tensor& weight, const at::Tensor& bias) {
+  if (x.numel() == x.size(-1)) {
+    at::Tensor out = at::mv(weight, x.reshape({-1}));
+    if (bias.defined()) out.add_(bias);
+    auto sizes = x.sizes().vec();
+    sizes.back() = weight.size(0);
+    return out.view(sizes);
+  }
   return bias.defined() ? at::linear(x, weight, bias) : at::linear(x, weight);
 }
 
@@ -184,13 +194,21 @@ at::Tensor LlamaModel::embed(const at::Tensor& input_ids) const {
 
 at::Tensor LlamaModel::forward(const at::Tensor& input_ids, const ForwardOptions& options) const {
   const HookSite hook(options.hooks, options.cache ? options.cache->length() : 0);
-  return forward_embeddings(hook(HookPoint::kEmbed, -1, embed(input_ids)), options);
+  return forward_residual(hook(HookPoint::kEmbed, -1, embed(input_ids)), 0, options);
 }
 
-at::Tensor LlamaModel::forward_embeddings(const at::Tensor& embeddings, const ForwardOptions& options) const {
+at::Tensor LlamaModel::forward_residual(const at::Tensor& embeddings, int start_at_layer, const ForwardOptions& options) const {
+  const int layers = static_cast<int>(weights_.layers.size());
+  const int stop_at_layer = options.stop_at_layer >= 0 ? options.stop_at_layer : layers;
   if (embeddings.dim() != 3 || embeddings.size(2) != config_.hidden_size)
-    throw ArgumentError(fmt::format("embeddings must be [batch, pos, {}], got [{}]", config_.hidden_size,
+    throw ArgumentError(fmt::format("residual stream must be [batch, pos, {}], got [{}]", config_.hidden_size,
                                     fmt::join(embeddings.sizes(), ", ")));
+  if (start_at_layer < 0 || start_at_layer > stop_at_layer || stop_at_layer > layers)
+    throw ArgumentError(fmt::format("layers [{}, {}) are not a range of this model's {} blocks", start_at_layer,
+                                    stop_at_layer, layers));
+  if (options.cache && (start_at_layer > 0 || options.stop_at_layer >= 0))
+    throw ArgumentError("start_at_layer and stop_at_layer cannot be combined with a KV cache: skipped blocks would "
+                        "leave it incomplete");
   const auto batch = embeddings.size(0), tokens = embeddings.size(1);
   const auto device = options_.device;
   const std::int64_t past = options.cache ? options.cache->length() : 0;
@@ -228,16 +246,17 @@ at::Tensor LlamaModel::forward_embeddings(const at::Tensor& embeddings, const Fo
   const at::Tensor bias = attention_bias(key_valid, any_padding, past, tokens, options_.dtype, device);
   const BlockInputs inputs{rope, bias, options.cache, hook};
 
-  at::Tensor residual = embeddings;
-  for (std::size_t l = 0; l < weights_.layers.size(); ++l)
-    residual = block(residual, weights_.layers[l], config_, static_cast<int>(l), inputs);
+  at::Tensor residual = embeddings.to(device, options_.dtype);
+  for (int l = start_at_layer; l < stop_at_layer; ++l)
+    residual = block(residual, weights_.layers[static_cast<std::size_t>(l)], config_, l, inputs);
   if (options.cache) options.cache->advance(tokens);
+  if (options.stop_at_layer >= 0) return residual;
 
   if (options.logits == LogitsFor::kNone) return {};
   if (options.logits == LogitsFor::kLast) residual = residual.narrow(1, tokens - 1, 1);
   const at::Tensor final_hidden = hooked_rms_norm(residual, weights_.final_norm, config_.rms_norm_eps, hook,
                                                   HookPoint::kLnFinalScale, HookPoint::kLnFinalNormalized, -1);
-  return hook(HookPoint::kUnembedOut, -1, at::linear(final_hidden, weights_.lm_head).to(at::kFloat));
+  return hook(HookPoint::kUnembedOut, -1, linear(final_hidden, weights_.lm_head, at::Tensor()).to(at::kFloat));
 }
 
 }  // namespace moulin

@@ -25,6 +25,9 @@ struct ForwardOptions {
   KVCache* cache = nullptr;        // read and extended in place when given
   ForwardHooks* hooks = nullptr;   // observers and interventions; nullptr costs nothing
   LogitsFor logits = LogitsFor::kAll;
+  // >= 0: stop before block `stop_at_layer` and return the residual stream entering it ([batch, pos, d_model], the
+  // model dtype) instead of logits, as TransformerLens' stop_at_layer. Not combinable with a cache.
+  int stop_at_layer = -1;
 };
 
 class LlamaModel {
@@ -45,9 +48,10 @@ class LlamaModel {
   // input_ids [batch, pos] int64 -> logits [batch, pos (or 1 with LogitsFor::kLast), vocab] float32, as
   // transformers returns them (computed in the model dtype, then upcast). Undefined with LogitsFor::kNone.
   at::Tensor forward(const at::Tensor& input_ids, const ForwardOptions& options = {}) const;
-  // The same from token embeddings [batch, pos, d_model] (gradient-based trigger search differentiates through
-  // these). The embeddings do not pass hook_embed.
-  at::Tensor forward_embeddings(const at::Tensor& embeddings, const ForwardOptions& options = {}) const;
+  // The same from a residual stream [batch, pos, d_model] entering block `start_at_layer`: token embeddings with
+  // start 0 (gradient-based trigger search differentiates through these; they do not pass hook_embed), or a
+  // stream saved from another run to resume from (TransformerLens' start_at_layer; not combinable with a cache).
+  at::Tensor forward_residual(const at::Tensor& residual, int start_at_layer = 0, const ForwardOptions& options = {}) const;
   // Token embeddings of input_ids, checking every id is inside the vocabulary.
   at::Tensor embed(const at::Tensor& input_ids) const;
 

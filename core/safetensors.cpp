@@ -200,12 +200,12 @@ const std::byte* SafetensorsFile::data(const TensorInfo& tensor) const {
   return file_.data() + header_.data_start + tensor.begin;
 }
 
-void SafetensorsFile::will_read(const TensorInfo& tensor) const {
-  file_.will_read(header_.data_start + tensor.begin, tensor.byte_size());
+void SafetensorsFile::will_read(const TensorInfo& tensor, std::uint64_t offset, std::uint64_t length) const {
+  file_.will_read(header_.data_start + tensor.begin + offset, std::min(length, tensor.byte_size() - offset));
 }
 
-void SafetensorsFile::release(const TensorInfo& tensor) const {
-  file_.release(header_.data_start + tensor.begin, tensor.byte_size());
+void SafetensorsFile::release(const TensorInfo& tensor, std::uint64_t offset, std::uint64_t length) const {
+  file_.release(header_.data_start + tensor.begin + offset, std::min(length, tensor.byte_size() - offset));
 }
 
 void write_safetensors(const std::filesystem::path& path, const std::vector<TensorBlob>& tensors,

@@ -53,8 +53,10 @@ class SafetensorsFile {
   const TensorInfo& at(std::string_view name) const;
   // The tensor's bytes inside the mapping (valid while this object lives).
   const std::byte* data(const TensorInfo& tensor) const;
-  void will_read(const TensorInfo& tensor) const;
-  void release(const TensorInfo& tensor) const;
+  // Page hints for the byte range [offset, offset + length) of a tensor's data (the whole tensor by default).
+  void will_read(const TensorInfo& tensor, std::uint64_t offset = 0, std::uint64_t length = kWholeTensor) const;
+  void release(const TensorInfo& tensor, std::uint64_t offset = 0, std::uint64_t length = kWholeTensor) const;
+  static constexpr std::uint64_t kWholeTensor = ~std::uint64_t{0};
 
  private:
   SafetensorsFile(MappedFile file, SafetensorsHeader header);

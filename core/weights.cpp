@@ -1,5 +1,6 @@
 #include "core/weights.h"
 
+#include <algorithm>
 #include <cstdint>
 #include <cstring>
 #include <set>
@@ -17,6 +18,9 @@ std::string layer_name(std::int64_t layer, const char* suffix) { return fmt::for
 
 // Older checkpoints carry the RoPE buffer; transformers ignores it on load and so does moulin.
 bool is_ignored_tensor(const std::string& name) { return name.find("rotary_emb.inv_freq") != std::string::npos; }
+
+// Copy granularity: bounds the bytes held twice (mapped source and destination) while loading.
+constexpr std::uint64_t kChunkBytes = 32ull << 20;
 
 class WeightLoader {
  public:
@@ -41,7 +45,6 @@ class WeightLoader {
     if (info.dtype != DType::kF32 && info.dtype != DType::kF16 && info.dtype != DType::kBF16 && info.dtype != DType::kF64)
       throw FormatError(fmt::format("{} has dtype {}; model weights must be F32, F16, BF16 or F64", source_label,
                                     dtype_safetensors_name(info.dtype)));
-    location.file->will_read(info);
     const auto* bytes = location.file->data(info);
     const auto source_type = to_scalar_type(info.dtype);
     at::Tensor aligned_copy;
@@ -51,10 +54,24 @@ class WeightLoader {
       std::memcpy(aligned_copy.data_ptr(), bytes, info.byte_size());
       bytes = static_cast<const std::byte*>(aligned_copy.data_ptr());
     }
-    // A read-only view of the mapping; copy_ converts dtype and device in one pass into the destination.
+    // A read-only view of the mapping; copy_ converts dtype and device in one pass into the destination. Rows
+    // go in chunks whose mapped pages are dropped right after, so at most one chunk is resident twice.
     const at::Tensor view = at::from_blob(const_cast<std::byte*>(bytes), info.shape, at::TensorOptions().dtype(source_type));
-    destination.copy_(view);
-    location.file->release(info);
+    if (info.shape.empty() || info.shape[0] == 0) {
+      destination.copy_(view);
+    } else {
+      const std::int64_t rows = info.shape[0];
+      const std::uint64_t row_bytes = info.byte_size() / static_cast<std::uint64_t>(rows);
+      const std::int64_t chunk_rows = std::max<std::int64_t>(1, static_cast<std::int64_t>(kChunkBytes / std::max<std::uint64_t>(row_bytes, 1)));
+      for (std::int64_t row = 0; row < rows; row += chunk_rows) {
+        const std::int64_t count = std::min(chunk_rows, rows - row);
+        const std::uint64_t offset = static_cast<std::uint64_t>(row) * row_bytes;
+        const std::uint64_t length = static_cast<std::uint64_t>(count) * row_bytes;
+        location.file->will_read(info, offset, length);
+        destination.narrow(0, row, count).copy_(view.narrow(0, row, count));
+        location.file->release(info, offset, length);
+      }
+    }
     used_.insert(name);
   }
 

@@ -1,0 +1,56 @@
+#pragma once
+// Progress of long work (generation, dumps, scans) on stderr. On a terminal: one line redrawn in place with a
+// bar, the count, the rate and the ETA. Elsewhere (logs, pipes): a plain line every few seconds, so a log file
+// shows progress without a line per item. Both end with a summary line.
+#include <chrono>
+#include <cstdint>
+#include <cstdio>
+#include <string>
+#include <string_view>
+
+namespace moulin::cli {
+
+enum class ProgressStyle {
+  kAuto,         // redrawn bar on a terminal, periodic plain lines otherwise
+  kSummaryOnly,  // only the final summary (the terminal is busy with other output, e.g. streamed tokens)
+};
+
+class Progress {
+ public:
+  // `total` <= 0: unknown (no bar, no ETA). `unit` names what is counted ("tokens", "prompts").
+  Progress(std::string label, std::int64_t total, std::string unit, ProgressStyle style = ProgressStyle::kAuto,
+           std::FILE* out = stderr);
+  // Prints the summary if finish() was not called, so an early return still ends the terminal line.
+  ~Progress();
+  Progress(const Progress&) = delete;
+  Progress& operator=(const Progress&) = delete;
+
+  void advance(std::int64_t count = 1);
+  // The summary: "label: 12 tokens in 0.50 s (24.0 tokens/s)" followed by `note`. Later calls do nothing.
+  void finish(std::string_view note = {});
+
+ private:
+  using Clock = std::chrono::steady_clock;
+  double elapsed() const;
+  void report(bool force);
+
+  std::string label_;
+  std::string unit_;
+  std::int64_t total_;
+  std::int64_t done_ = 0;
+  std::FILE* out_;
+  ProgressStyle style_;
+  bool terminal_;
+  bool finished_ = false;
+  Clock::time_point start_ = Clock::now();
+  Clock::time_point last_report_ = start_;
+};
+
+// The text of one progress report (no line ending): "label [#####-----] 30/100 tokens 12.3 tokens/s ETA 0:06" with a
+// bar of `bar_width` cells (0: none); the bar and ETA are left out when `total` is unknown.
+std::string progress_line(std::string_view label, std::int64_t done, std::int64_t total, double seconds,
+                          std::string_view unit, int bar_width);
+// "0:07", "12:34", "1:02:03".
+std::string progress_duration(double seconds);
+
+}  // namespace moulin::cli

@@ -1,0 +1,61 @@
+#include "bench/measure.h"
+
+#include <algorithm>
+#include <fstream>
+#include <string>
+#include <vector>
+
+#include <fmt/format.h>
+
+#include "core/random_checkpoint.h"
+
+namespace moulin::bench {
+
+double median_seconds(const std::function<void()>& work, int repeats, int warmup) {
+  for (int i = 0; i < warmup; ++i) work();
+  std::vector<double> times;
+  for (int i = 0; i < repeats; ++i) {
+    const auto start = std::chrono::steady_clock::now();
+    work();
+    times.push_back(std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
+  }
+  std::sort(times.begin(), times.end());
+  return times[times.size() / 2];
+}
+
+double matmul_gflops(at::ScalarType dtype, std::int64_t n) {
+  const at::Tensor a = at::randn({n, n}).to(dtype), b = at::randn({n, n}).to(dtype);
+  at::Tensor out = at::empty({n, n}, a.options());
+  const double seconds = median_seconds([&] { at::mm_out(out, a, b); }, 7, 2);
+  return 2.0 * static_cast<double>(n) * n * n / seconds / 1e9;
+}
+
+double read_bandwidth_gbs(std::int64_t bytes) {
+  const at::Tensor buffer = at::ones({bytes / 4}, at::kFloat);
+  const double seconds = median_seconds([&] { (void)buffer.sum().item<float>(); }, 7, 2);
+  return static_cast<double>(bytes) / seconds / 1e9;
+}
+
+namespace {
+std::int64_t status_kb(const std::string& key) {
+  std::ifstream status("/proc/self/status");
+  std::string line;
+  while (std::getline(status, line))
+    if (line.rfind(key, 0) == 0) return std::stoll(line.substr(key.size()));
+  return -1;
+}
+}  // namespace
+
+std::filesystem::path ensure_random_checkpoint(const std::filesystem::path& folder, const LlamaConfig& config) {
+  if (!std::filesystem::exists(folder / "config.json")) {
+    fmt::print("  generating {} ...\n", folder.string());
+    std::fflush(stdout);
+    write_random_checkpoint(folder, config, RandomCheckpointOptions{DType::kF32, 124, 0});
+  }
+  return folder;
+}
+
+std::int64_t peak_rss_bytes() { return status_kb("VmHWM:") * 1024; }
+std::int64_t current_rss_bytes() { return status_kb("VmRSS:") * 1024; }
+
+}  // namespace moulin::bench

@@ -1,0 +1,10 @@
+#pragma once
+// The parts of the _moulin extension module, each registered by its own file.
+#include <pybind11/pybind11.h>
+
+namespace moulin::python {
+
+void bind_tokenizer(pybind11::module_& module);
+void bind_model(pybind11::module_& module);
+
+}  // namespace moulin::python
