@@ -41,8 +41,8 @@ void run_tokenize(const TokenizeArgs& args, bool text_given) {
 }  // namespace
 
 void add_tokenize_command(CLI::App& app) {
-  auto* command = app.add_subcommand(
-      "tokenize", "Print the token ids of a text (or, with --decode, the text of token ids)");
+  auto* command =
+      app.add_subcommand("tokenize", "Print the token ids of a text (or, with --decode, the text of token ids)");
   command->footer(
       "The text is taken byte for byte (from stdin when not given: `echo` adds a newline, `printf` does not).\n"
       "Special-token strings such as <|eot_id|> are plain text unless --allow-special.");

@@ -12,10 +12,15 @@ int main(int argc, char** argv) {
   CLI::App app{"moulin: a Llama 3 workbench for data poisoning and interpretability research", "moulin"};
   app.require_subcommand(1);
   app.set_version_flag("--version", "moulin 0.1.0");
+  // Command-line mistakes read like every other error: one line, pointing at --help.
+  app.failure_message([](const CLI::App*, const CLI::Error& error) {
+    return fmt::format("moulin: error: {} (see --help)\n", error.what());
+  });
   moulin::cli::add_info_command(app);
   moulin::cli::add_demo_command(app);
   moulin::cli::add_tokenize_command(app);
   moulin::cli::add_generate_command(app);
+  moulin::cli::add_dump_command(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& error) {

@@ -1,11 +1,10 @@
 #include "apps/progress.h"
 
+#include <fmt/format.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <cmath>
-
-#include <fmt/format.h>
 
 namespace moulin::cli {
 namespace {
@@ -41,14 +40,16 @@ std::string progress_line(std::string_view label, std::int64_t done, std::int64_
 }
 
 Progress::Progress(std::string label, std::int64_t total, std::string unit, ProgressStyle style, std::FILE* out)
-    : label_(std::move(label)), unit_(std::move(unit)), total_(total), out_(out), style_(style),
+    : label_(std::move(label)),
+      unit_(std::move(unit)),
+      total_(total),
+      out_(out),
+      style_(style),
       terminal_(isatty(fileno(out)) != 0) {}
 
 Progress::~Progress() {
-  try {
-    finish();
-  } catch (...) {  // a failed write to stderr must not terminate the program from a destructor
-  }
+  // Unfinished work (an error is on its way to the user): no summary, but leave the terminal on a fresh line.
+  if (!finished_ && drawn_ && terminal_) std::fputs("\n", out_);
 }
 
 double Progress::elapsed() const { return std::chrono::duration<double>(Clock::now() - start_).count(); }
@@ -64,6 +65,7 @@ void Progress::report(bool force) {
   const double since_last = std::chrono::duration<double>(now - last_report_).count();
   if (!force && since_last < (terminal_ ? kTerminalRedrawSeconds : kLogLineSeconds)) return;
   last_report_ = now;
+  drawn_ = true;
   if (terminal_)  // carriage return, the line, then erase whatever a longer previous line left
     fmt::print(out_, "\r{}\x1b[K", progress_line(label_, done_, total_, elapsed(), unit_, kBarWidth));
   else

@@ -20,7 +20,7 @@ class Progress {
   // `total` <= 0: unknown (no bar, no ETA). `unit` names what is counted ("tokens", "prompts").
   Progress(std::string label, std::int64_t total, std::string unit, ProgressStyle style = ProgressStyle::kAuto,
            std::FILE* out = stderr);
-  // Prints the summary if finish() was not called, so an early return still ends the terminal line.
+  // Without finish() (an error is being reported) no summary: only ends a bar line on a terminal.
   ~Progress();
   Progress(const Progress&) = delete;
   Progress& operator=(const Progress&) = delete;
@@ -42,6 +42,7 @@ class Progress {
   ProgressStyle style_;
   bool terminal_;
   bool finished_ = false;
+  bool drawn_ = false;  // a report was printed (a terminal line may be left open)
   Clock::time_point start_ = Clock::now();
   Clock::time_point last_report_ = start_;
 };

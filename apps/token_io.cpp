@@ -1,5 +1,7 @@
 #include "apps/token_io.h"
 
+#include <fmt/format.h>
+#include <fmt/ranges.h>
 #include <unistd.h>
 
 #include <charconv>
@@ -8,16 +10,12 @@
 #include <iterator>
 #include <limits>
 
-#include <fmt/format.h>
-#include <fmt/ranges.h>
-
 #include "core/error.h"
 
 namespace moulin::cli {
 
 std::string read_stdin(std::string_view what_to_give) {
-  if (isatty(STDIN_FILENO))
-    throw ArgumentError(fmt::format("nothing to read: {} or pipe it on stdin", what_to_give));
+  if (isatty(STDIN_FILENO)) throw ArgumentError(fmt::format("nothing to read: {} or pipe it on stdin", what_to_give));
   std::string text{std::istreambuf_iterator<char>(std::cin), std::istreambuf_iterator<char>()};
   if (std::cin.bad()) throw FileError("reading stdin failed");
   return text;
@@ -37,12 +35,13 @@ std::vector<TokenId> parse_token_ids(std::string_view text, std::string_view sou
     const std::string_view word = text.substr(pos, end - pos);
     TokenId id = 0;
     const auto [stop, error] = std::from_chars(word.data(), word.data() + word.size(), id);
-    if (error == std::errc::result_out_of_range || (error == std::errc() && stop == word.data() + word.size() && id < 0))
+    if (error == std::errc::result_out_of_range ||
+        (error == std::errc() && stop == word.data() + word.size() && id < 0))
       throw ArgumentError(fmt::format("{}: '{}' is not a token id (ids are 0 to {})", source, word,
                                       std::numeric_limits<TokenId>::max()));
     if (error != std::errc() || stop != word.data() + word.size())
-      throw ArgumentError(fmt::format("{}: '{}' is not a token id (expected integers separated by spaces or commas)",
-                                      source, word));
+      throw ArgumentError(
+          fmt::format("{}: '{}' is not a token id (expected integers separated by spaces or commas)", source, word));
     ids.push_back(id);
     pos = end;
   }

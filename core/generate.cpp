@@ -1,9 +1,9 @@
 #include "core/generate.h"
 
-#include <algorithm>
-
 #include <ATen/CPUGeneratorImpl.h>
 #include <fmt/format.h>
+
+#include <algorithm>
 
 #include "core/error.h"
 
@@ -75,10 +75,14 @@ std::optional<StopReason> stop_after(const GeneratedSequence& sequence, TokenId 
 
 std::string_view stop_reason_name(StopReason reason) {
   switch (reason) {
-    case StopReason::kMaxNewTokens: return "max_new_tokens";
-    case StopReason::kEos: return "eos";
-    case StopReason::kStopString: return "stop_string";
-    case StopReason::kCallback: return "callback";
+    case StopReason::kMaxNewTokens:
+      return "max_new_tokens";
+    case StopReason::kEos:
+      return "eos";
+    case StopReason::kStopString:
+      return "stop_string";
+    case StopReason::kCallback:
+      return "callback";
   }
   return "unknown";
 }

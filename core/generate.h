@@ -46,8 +46,8 @@ struct GenerateOptions {
   // A row stops once the text of its new tokens contains one of these. Needs `decode`.
   std::vector<std::string> stop_strings;
   TokenDecoder decode;
-  TokenCallback on_token;           // streaming; may be empty
-  ForwardHooks* hooks = nullptr;    // passed to every forward: the prefill, then one position per step
+  TokenCallback on_token;         // streaming; may be empty
+  ForwardHooks* hooks = nullptr;  // passed to every forward: the prefill, then one position per step
 };
 
 struct GeneratedSequence {

@@ -7,6 +7,7 @@
 #include <fmt/ranges.h>
 
 #include "core/checkpoint.h"
+#include "core/cpu_kernels.h"
 #include "core/error.h"
 #include "core/rope.h"
 
@@ -38,20 +39,38 @@ class HookSite {
   std::int64_t past_length_;
 };
 
-// RMSNorm with its hook points. hook_scale carries TransformerLens' scale (the RMS, sqrt(mean(x^2) + eps));
-// the computation multiplies by rsqrt as transformers does, so the result stays bit-equal to HF unless a hook
-// replaces the scale.
+// RMSNorm with its hook points. hook_scale carries TransformerLens' scale (the RMS, sqrt(mean(x^2) + eps)); the
+// computation multiplies by rsqrt as transformers does. Observing hooks see the values the computation uses and
+// change nothing; a hook that replaces the scale or the normalized values makes the result follow the replacement.
 at::Tensor hooked_rms_norm(const at::Tensor& x, const at::Tensor& weight, double eps, const HookSite& hook,
                            HookPoint scale_point, HookPoint normalized_point, int layer) {
-  const at::Tensor x32 = x.to(at::kFloat);
-  at::Tensor inverse_rms = at::rsqrt(x32.pow(2).mean(-1, /*keepdim=*/true) + eps);  // [batch, pos, 1] fp32
-  if (hook.wants(scale_point, layer)) {
-    const at::Tensor scale = at::reciprocal(inverse_rms);
-    const at::Tensor replaced = hook(scale_point, layer, scale);
-    if (!replaced.is_same(scale)) inverse_rms = at::reciprocal(replaced);
+  const bool watch_scale = hook.wants(scale_point, layer), watch_normalized = hook.wants(normalized_point, layer);
+  at::Tensor inverse_rms, normalized;
+  at::Tensor result = cpu::rms_norm(x, weight, eps, watch_scale ? &inverse_rms : nullptr,
+                                    watch_normalized ? &normalized : nullptr);
+  if (!result.defined()) {  // the plain torch path (other devices and dtypes)
+    const at::Tensor x32 = x.to(at::kFloat);
+    inverse_rms = at::rsqrt(x32.pow(2).mean(-1, /*keepdim=*/true) + eps);  // [batch, pos, 1] fp32
+    normalized = (x32 * inverse_rms).to(x.scalar_type());
+  } else if (!watch_scale && !watch_normalized) {
+    return result;
   }
-  const at::Tensor normalized = hook(normalized_point, layer, (x32 * inverse_rms).to(x.scalar_type()));
-  return weight * normalized;
+  bool replaced = !result.defined();
+  if (watch_scale) {
+    const at::Tensor scale = at::reciprocal(inverse_rms);
+    const at::Tensor new_scale = hook(scale_point, layer, scale);
+    if (!new_scale.is_same(scale)) {
+      normalized = (x.to(at::kFloat) / new_scale).to(x.scalar_type());
+      replaced = true;
+    }
+  }
+  if (watch_normalized) {
+    if (!normalized.defined()) normalized = (x.to(at::kFloat) * inverse_rms).to(x.scalar_type());
+    const at::Tensor new_normalized = hook(normalized_point, layer, normalized);
+    replaced = replaced || !new_normalized.is_same(normalized);
+    normalized = new_normalized;
+  }
+  return replaced ? weight * normalized : result;
 }
 
 // Additive attention bias [batch, 1, pos, past + pos]: 0 where a query may attend, the dtype's lowest value
@@ -116,11 +135,23 @@ at::Tensor attention(const at::Tensor& x, const LayerWeights& w, const LlamaConf
   const auto groups = c.kv_groups();
   const at::Tensor grouped_q = q.transpose(1, 2).contiguous().view({batch, kv_heads, groups * tokens, head_dim});
   at::Tensor scores = at::matmul(grouped_q, keys.transpose(-1, -2)).view({batch, heads, tokens, total});
-  scores.div_(std::sqrt(static_cast<double>(head_dim)));
-  if (in.bias.defined()) scores.add_(in.bias);
-  scores = in.hook(HookPoint::kAttnScores, layer, scores);
-  const at::Tensor pattern =
-      in.hook(HookPoint::kAttnPattern, layer, at::softmax(scores, -1, at::kFloat).to(x.scalar_type()));
+  const double divisor = std::sqrt(static_cast<double>(head_dim));
+  // One fused pass that also hands the masked scores to a hook reading them; only a replaced score matrix is
+  // recomputed.
+  const bool watch_scores = in.hook.wants(HookPoint::kAttnScores, layer);
+  at::Tensor masked_scores;
+  at::Tensor probabilities = cpu::scaled_masked_softmax(scores, divisor, in.bias, watch_scores ? &masked_scores : nullptr);
+  if (!probabilities.defined()) {
+    masked_scores = scores.div_(divisor);
+    if (in.bias.defined()) masked_scores.add_(in.bias);
+  }
+  if (watch_scores) {
+    const at::Tensor new_scores = in.hook(HookPoint::kAttnScores, layer, masked_scores);
+    if (!new_scores.is_same(masked_scores)) probabilities = at::Tensor();
+    masked_scores = new_scores;
+  }
+  if (!probabilities.defined()) probabilities = at::softmax(masked_scores, -1, at::kFloat).to(x.scalar_type());
+  const at::Tensor pattern = in.hook(HookPoint::kAttnPattern, layer, probabilities);
 
   const at::Tensor grouped_z = at::matmul(pattern.view({batch, kv_heads, groups * tokens, total}), values);
   const at::Tensor z = in.hook(HookPoint::kAttnZ, layer,
@@ -132,7 +163,9 @@ at::Tensor mlp(const at::Tensor& x, const LayerWeights& w, const LlamaConfig& c,
   const at::Tensor gate_up = linear(x, w.gate_up_proj, w.gate_up_bias);  // [batch, pos, 2 d_mlp]
   const at::Tensor gate = hook(HookPoint::kMlpPre, layer, gate_up.narrow(-1, 0, c.intermediate_size));
   const at::Tensor up = hook(HookPoint::kMlpPreLinear, layer, gate_up.narrow(-1, c.intermediate_size, c.intermediate_size));
-  const at::Tensor post = hook(HookPoint::kMlpPost, layer, at::silu(gate) * up);
+  at::Tensor post = cpu::silu_mul(gate, up);
+  if (!post.defined()) post = at::silu(gate) * up;
+  post = hook(HookPoint::kMlpPost, layer, post);
   return linear(post, w.down_proj, w.down_bias);
 }
 
@@ -151,6 +184,7 @@ at::Tensor block(at::Tensor residual, const LayerWeights& w, const LlamaConfig& 
 }  // namespace
 
 at::Tensor rms_norm(const at::Tensor& x, const at::Tensor& weight, double eps) {
+  if (at::Tensor fused = cpu::rms_norm(x, weight, eps); fused.defined()) return fused;
   const at::Tensor x32 = x.to(at::kFloat);
   const at::Tensor normalized = x32 * at::rsqrt(x32.pow(2).mean(-1, /*keepdim=*/true) + eps);
   return weight * normalized.to(x.scalar_type());

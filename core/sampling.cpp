@@ -1,11 +1,11 @@
 #include "core/sampling.h"
 
+#include <fmt/format.h>
+#include <fmt/ranges.h>
+
 #include <algorithm>
 #include <cmath>
 #include <limits>
-
-#include <fmt/format.h>
-#include <fmt/ranges.h>
 
 #include "core/error.h"
 
@@ -19,8 +19,8 @@ void sampling_validate(const SamplingOptions& options) {
     throw ArgumentError(fmt::format("top_p must be in (0, 1], got {}", options.top_p));
   if (options.top_k < 0) throw ArgumentError(fmt::format("top_k must be >= 0 (0 disables it), got {}", options.top_k));
   if (!(options.repetition_penalty > 0.0) || std::isinf(options.repetition_penalty))
-    throw ArgumentError(
-        fmt::format("repetition_penalty must be a finite number > 0 (1 disables it), got {}", options.repetition_penalty));
+    throw ArgumentError(fmt::format("repetition_penalty must be a finite number > 0 (1 disables it), got {}",
+                                    options.repetition_penalty));
 }
 
 at::Tensor sampling_token_presence(const at::Tensor& ids, const at::Tensor& mask, std::int64_t vocab_size) {

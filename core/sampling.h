@@ -2,9 +2,9 @@
 // Choosing the next token from logits: the repetition penalty, then (when sampling) temperature, top-k and top-p,
 // in the order and with the semantics of transformers' generate (4.44). Stateless functions over [batch, vocab]
 // tensors, so each rule can be checked on hand-made logits.
-#include <cstdint>
-
 #include <ATen/ATen.h>
+
+#include <cstdint>
 
 namespace moulin {
 

@@ -69,7 +69,7 @@ class Tokenizer {
 
   const std::filesystem::path& path() const;
 
-  struct Impl;
+  struct Impl;  // opaque here; core/tokenizer_impl.h defines it for the loader and the encoder
 
  private:
   explicit Tokenizer(std::unique_ptr<Impl> impl);

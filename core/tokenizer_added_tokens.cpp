@@ -1,6 +1,7 @@
 #include "core/tokenizer_added_tokens.h"
 
 #include <algorithm>
+#include <array>
 #include <cstring>
 #include <utility>
 

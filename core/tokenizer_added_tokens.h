@@ -5,7 +5,6 @@
 // left. A token's flags then apply: single_word (only between non-word characters), lstrip / rstrip (absorb
 // neighbouring whitespace). With special tokens disallowed, a special token's match is dropped and its text stays
 // plain text (tokenizers' encode_special_tokens / transformers' split_special_tokens).
-#include <array>
 #include <cstdint>
 #include <memory>
 #include <string>

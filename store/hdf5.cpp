@@ -63,6 +63,11 @@ Handle latest_format_access() {
   return fapl;
 }
 
+void set_flag_if_known(hid_t fapl, const char* name) {
+  hbool_t value = true;
+  if (H5Pexist(fapl, name) > 0) H5Pset(fapl, name, &value);
+}
+
 hsize_t elements(const std::vector<hsize_t>& shape) {
   return std::accumulate(shape.begin(), shape.end(), hsize_t{1}, std::multiplies<>());
 }
@@ -131,9 +136,11 @@ Handle create_file(const std::filesystem::path& path) {
 Handle open_file_for_append(const std::filesystem::path& path) {
   quiet();
   const Handle fapl = latest_format_access();
-  // The property behind `h5clear -s`: public through the generic property interface, though not documented.
-  hbool_t clear = true;
-  if (H5Pexist(fapl.get(), "clear_status_flags") > 0) H5Pset(fapl.get(), "clear_status_flags", &clear);
+  // What `h5clear -s` and `h5clear --increment` set: clear the mark a killed writer leaves, and accept a file shorter
+  // than its recorded end (space HDF5 allocated but had not written yet; closing extends the file to it). Both are
+  // properties reached through the generic property interface, which HDF5 does not document.
+  set_flag_if_known(fapl.get(), "clear_status_flags");
+  set_flag_if_known(fapl.get(), "skip_eof_check");
   const hid_t file = H5Fopen(path.c_str(), H5F_ACC_RDWR | H5F_ACC_SWMR_WRITE, fapl.get());
   if (file < 0) fail(fmt::format("cannot open {} for appending", path.string()));
   return Handle(file, H5Fclose);
@@ -143,6 +150,9 @@ Handle open_file_for_read(const std::filesystem::path& path) {
   quiet();
   if (!std::filesystem::exists(path)) throw FileError(fmt::format("{}: no such file", path.string()));
   const Handle fapl = latest_format_access();
+  // A reader's shared lock would stop a dump from resuming into the file while it is open; SWMR reading is made
+  // for a writer working at the same time, so readers take no lock.
+  H5Pset_file_locking(fapl.get(), false, true);
   const hid_t file = H5Fopen(path.c_str(), H5F_ACC_RDONLY | H5F_ACC_SWMR_READ, fapl.get());
   if (file < 0) fail(fmt::format("cannot open {} as an HDF5 file", path.string()));
   return Handle(file, H5Fclose);
@@ -228,24 +238,31 @@ Handle open_dataset(hid_t file, const std::string& path, const std::filesystem::
   // Appends leave the last chunk partly filled after every batch: the cache must hold it (and the next one) until
   // it fills, or each batch would rewrite it from disk. HDF5's default cache (1 MiB per dataset) can be smaller
   // than one chunk, so reopen with room for four.
-  const hid_t dcpl_id = H5Dget_create_plist(dataset);
-  const Handle dcpl(dcpl_id, H5Pclose);
-  if (dcpl_id >= 0 && H5Pget_layout(dcpl_id) == H5D_CHUNKED) {
-    std::vector<hsize_t> chunk(H5S_MAX_RANK);
-    const int rank = H5Pget_chunk(dcpl_id, H5S_MAX_RANK, chunk.data());
-    const hid_t type_id = H5Dget_type(dataset);
-    const Handle type(type_id, H5Tclose);
-    chunk.resize(static_cast<std::size_t>(std::max(rank, 0)));
-    const std::size_t chunk_bytes = elements(chunk) * H5Tget_size(type_id);
-    if (chunk_bytes * 4 > (std::size_t{1} << 20)) {
-      handle.reset();
-      H5Pset_chunk_cache(dapl.get(), 521, chunk_bytes * 4, 1.0);
-      dataset = H5Dopen2(file, path.c_str(), dapl.get());
-      if (dataset < 0) fail(fmt::format("opening dataset {} of {}", path, file_path.string()));
-      handle = Handle(dataset, H5Dclose);
-    }
+  const std::size_t bytes = chunk_bytes(dataset);
+  if (bytes * 4 > (std::size_t{1} << 20)) {
+    handle.reset();
+    H5Pset_chunk_cache(dapl.get(), 521, bytes * 4, 1.0);
+    dataset = H5Dopen2(file, path.c_str(), dapl.get());
+    if (dataset < 0) fail(fmt::format("opening dataset {} of {}", path, file_path.string()));
+    handle = Handle(dataset, H5Dclose);
   }
   return handle;
+}
+
+std::size_t chunk_bytes(hid_t dataset) {
+  const Handle dcpl(H5Dget_create_plist(dataset), H5Pclose);
+  if (!dcpl || H5Pget_layout(dcpl.get()) != H5D_CHUNKED) return 0;
+  std::vector<hsize_t> chunk(H5S_MAX_RANK);
+  const int rank = H5Pget_chunk(dcpl.get(), H5S_MAX_RANK, chunk.data());
+  chunk.resize(static_cast<std::size_t>(std::max(rank, 0)));
+  const Handle type(H5Dget_type(dataset), H5Tclose);
+  return elements(chunk) * H5Tget_size(type.get());
+}
+
+std::uint64_t end_of_allocation(hid_t file, const std::filesystem::path& file_path) {
+  haddr_t end = 0;
+  if (H5Fget_eoa(file, &end) < 0) fail(fmt::format("reading the allocated size of {}", file_path.string()));
+  return end;
 }
 
 bool link_exists(hid_t file, const std::string& path) {

@@ -52,7 +52,8 @@ Handle create_file(const std::filesystem::path& path);
 // For appending in SWMR mode. Clears the "open for writing" mark a killed writer leaves in the superblock (what
 // `h5clear -s` does) so a dump can be resumed.
 Handle open_file_for_append(const std::filesystem::path& path);
-// Read-only in SWMR-read mode, which also opens files whose writer was killed or is still running.
+// Read-only in SWMR-read mode, which also opens files whose writer was killed or is still running (HDF5 then also
+// accepts a file shorter than its recorded end, which a killed writer can leave).
 Handle open_file_for_read(const std::filesystem::path& path);
 
 // Element types: what moulin writes and how h5py reads each back.
@@ -81,6 +82,10 @@ struct RowsDatasetSpec {
 Handle create_rows_dataset(hid_t file, const RowsDatasetSpec& spec, const std::filesystem::path& file_path);
 Handle open_dataset(hid_t file, const std::string& path, const std::filesystem::path& file_path);
 bool link_exists(hid_t file, const std::string& path);
+// Bytes of one chunk of a chunked dataset (0 for other layouts).
+std::size_t chunk_bytes(hid_t dataset);
+// Where HDF5 will allocate next in the file: the end of what it has allocated so far.
+std::uint64_t end_of_allocation(hid_t file, const std::filesystem::path& file_path);
 
 // Dataset shape and row access. `row_elements` is the product of the row shape. Writes grow the extent when
 // needed; `set_rows` sets it exactly (shrinking drops the rows past it).

@@ -157,6 +157,32 @@ class Model:
                                            attention_mask if attention_mask is not None else mask, position_ids,
                                            self._hooks(fwd_hooks), logits)
 
+    def generate(self, input: ModelInput, max_new_tokens: int = 32, do_sample: bool = False,
+                 temperature: float = 1.0, top_k: int = 0, top_p: float = 1.0, repetition_penalty: float = 1.0,
+                 seed: int = 0, stop: Sequence[str] = (), eos_ids: Sequence[int] = (), attention_mask=None,
+                 fwd_hooks=(), on_token: Optional[Callable[[int, int], Optional[bool]]] = None,
+                 return_stop_reasons: bool = False):
+        """Prompt + new token ids [batch, pos + new] (rows that stop early are padded with the pad id).
+        Greedy unless do_sample; the same seed gives the same tokens. Several texts are left-padded and decoded
+        together through one KV cache. stop: strings that end a row once its new text contains them. eos_ids
+        default to the config's and the tokenizer's. fwd_hooks run at every step and see only the new positions.
+        on_token(row, token) streams tokens; returning False stops that row."""
+        ids, mask = self.to_tokens(input)
+        output, reasons = self._native.generate(ids, attention_mask if attention_mask is not None else mask,
+                                                max_new_tokens, do_sample, temperature, top_k, top_p,
+                                                repetition_penalty, seed, list(stop), list(eos_ids), None,
+                                                self._hooks(fwd_hooks), on_token)
+        return (output, reasons) if return_stop_reasons else output
+
+    def to_string(self, ids) -> Union[str, list]:
+        """Text of token ids ([pos] -> str, [batch, pos] -> list of str)."""
+        if self.tokenizer is None:
+            raise ValueError("this model has no tokenizer")
+        ids = torch.as_tensor(ids)
+        if ids.dim() == 1:
+            return self.tokenizer.decode(ids.tolist())
+        return [self.tokenizer.decode(row.tolist()) for row in ids]
+
     @contextlib.contextmanager
     def hooks(self, fwd_hooks: Iterable[Tuple[NameFilter, HookFunction]]) -> Iterator["Model"]:
         """Attaches hooks for the duration of a `with` block; they are removed on exit, even after an error."""

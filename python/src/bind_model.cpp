@@ -1,10 +1,14 @@
 #include <torch/csrc/utils/pybind.h>
 
+#include <algorithm>
+#include <chrono>
+
 #include <pybind11/stl.h>
 #include <pybind11/stl/filesystem.h>
 
 #include "bindings.h"
 #include "core/error.h"
+#include "core/generate.h"
 #include "core/llama.h"
 #include "core/runtime.h"
 #include "core/tokenizer.h"
@@ -97,6 +101,55 @@ py::object config_dict(const LlamaConfig& config) {
   return py::module_::import("json").attr("loads")(json.dump());
 }
 
+// generate() from Python: rows of `input_ids` (left padding marked by `attention_mask`) -> [batch, width + new]
+// holding each row as given followed by its new tokens, padded with the pad id after rows that stopped early.
+py::tuple generate_ids(PythonModel& self, const at::Tensor& input_ids, const std::optional<at::Tensor>& attention_mask,
+                       GenerateOptions options, const std::vector<std::string>& stop, const PythonHooks& hooks,
+                       const std::optional<py::function>& on_token) {
+  if (input_ids.dim() != 2) throw ArgumentError("input_ids must be [batch, pos]");
+  const at::Tensor ids = input_ids.to(at::kLong).cpu();
+  const at::Tensor mask = attention_mask ? attention_mask->cpu().ne(0) : at::ones_like(ids, at::kBool);
+  std::vector<std::vector<TokenId>> prompts(static_cast<std::size_t>(ids.size(0)));
+  for (std::int64_t row = 0; row < ids.size(0); ++row)
+    for (std::int64_t column = 0; column < ids.size(1); ++column)
+      if (mask[row][column].item<bool>()) prompts[static_cast<std::size_t>(row)].push_back(static_cast<TokenId>(ids[row][column].item<std::int64_t>()));
+  options.stop_strings = stop;
+  if (!stop.empty()) {
+    if (!self.tokenizer()) throw ArgumentError("stop strings need a tokenizer: load the model with tokenizer=...");
+    options.decode = token_decoder(*self.tokenizer());
+  }
+  if (options.eos_ids.empty()) {
+    for (const auto id : self.model().config().eos_token_ids) options.eos_ids.push_back(static_cast<TokenId>(id));
+    if (self.tokenizer())
+      for (const auto id : self.tokenizer()->eos_ids()) options.eos_ids.push_back(id);
+  }
+  if (on_token) {
+    options.on_token = [callback = *on_token](std::size_t row, TokenId token) {
+      py::gil_scoped_acquire gil;
+      const py::object keep_going = callback(row, token);
+      return keep_going.is_none() || keep_going.cast<bool>();
+    };
+  }
+  const auto sequences = self.run(hooks, ForwardOptions{}, [&](const ForwardOptions& forward) {
+    options.hooks = forward.hooks;
+    return generate(self.model(), prompts, options);
+  });
+  std::size_t most_new = 0;
+  std::vector<std::string> reasons;
+  for (const auto& sequence : sequences) {
+    most_new = std::max(most_new, sequence.new_token_count());
+    reasons.emplace_back(stop_reason_name(sequence.stop_reason));
+  }
+  const TokenId pad = options.pad_id.value_or(options.eos_ids.empty() ? 0 : options.eos_ids.front());
+  at::Tensor output = at::full({ids.size(0), ids.size(1) + static_cast<std::int64_t>(most_new)}, pad, at::kLong);
+  output.narrow(1, 0, ids.size(1)).copy_(ids);
+  for (std::size_t row = 0; row < sequences.size(); ++row) {
+    const auto fresh = sequences[row].new_ids();
+    for (std::size_t i = 0; i < fresh.size(); ++i) output[static_cast<std::int64_t>(row)][ids.size(1) + static_cast<std::int64_t>(i)] = fresh[i];
+  }
+  return py::make_tuple(output, reasons);
+}
+
 }  // namespace
 
 void bind_model(py::module_& module) {
@@ -153,6 +206,40 @@ void bind_model(py::module_& module) {
            py::arg("attention_mask") = py::none(), py::arg("position_ids") = py::none(),
            py::arg("hooks") = PythonHooks{}, py::arg("logits") = "all")
       .def("embed", [](const PythonModel& self, const at::Tensor& ids) { return self.model().embed(ids); })
+      // For bench/bench_python.py: the same run_with_cache timed entirely in C++ (median seconds of `repeats`),
+      // so the Python binding's overhead is measured side by side in one process.
+      .def("_time_run_with_cache_native",
+           [](const PythonModel& self, const at::Tensor& input_ids, int repeats) {
+             py::gil_scoped_release release;
+             std::vector<double> seconds;
+             for (int i = 0; i <= repeats; ++i) {
+               const auto start = std::chrono::steady_clock::now();
+               run_with_cache(self.model(), input_ids);
+               if (i > 0) seconds.push_back(std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
+             }
+             std::sort(seconds.begin(), seconds.end());
+             return seconds[seconds.size() / 2];
+           },
+           py::arg("input_ids"), py::arg("repeats") = 5)
+      .def("generate",
+           [](PythonModel& self, const at::Tensor& input_ids, const std::optional<at::Tensor>& attention_mask,
+              std::int64_t max_new_tokens, bool do_sample, double temperature, std::int64_t top_k, double top_p,
+              double repetition_penalty, std::uint64_t seed, const std::vector<std::string>& stop,
+              const std::vector<TokenId>& eos_ids, const std::optional<TokenId>& pad_id, const PythonHooks& hooks,
+              const std::optional<py::function>& on_token) {
+             GenerateOptions options;
+             options.max_new_tokens = max_new_tokens;
+             options.sampling = SamplingOptions{do_sample, temperature, top_k, top_p, repetition_penalty};
+             options.seed = seed;
+             options.eos_ids = eos_ids;
+             options.pad_id = pad_id;
+             return generate_ids(self, input_ids, attention_mask, options, stop, hooks, on_token);
+           },
+           py::arg("input_ids"), py::arg("attention_mask") = py::none(), py::arg("max_new_tokens") = 32,
+           py::arg("do_sample") = false, py::arg("temperature") = 1.0, py::arg("top_k") = 0, py::arg("top_p") = 1.0,
+           py::arg("repetition_penalty") = 1.0, py::arg("seed") = 0, py::arg("stop") = std::vector<std::string>{},
+           py::arg("eos_ids") = std::vector<TokenId>{}, py::arg("pad_id") = py::none(), py::arg("hooks") = PythonHooks{},
+           py::arg("on_token") = py::none())
       .def("add_hook", &PythonModel::attach, py::arg("names"), py::arg("function"))
       .def("remove_hook", &PythonModel::detach, py::arg("handle"))
       .def("reset_hooks", &PythonModel::detach_all);

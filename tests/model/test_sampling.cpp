@@ -1,11 +1,10 @@
 // The next-token rules of core/sampling.h on hand-made logits, where the expected result can be worked out on
 // paper: repetition penalty (CTRL / HF), top-k, top-p, the greedy/sampling switch and option validation.
+#include <ATen/CPUGeneratorImpl.h>
 #include <gtest/gtest.h>
 
 #include <cmath>
 #include <limits>
-
-#include <ATen/CPUGeneratorImpl.h>
 
 #include "core/error.h"
 #include "core/sampling.h"
@@ -27,7 +26,8 @@ TEST(Sampling, PresenceMarksRealTokensOnly) {
   const at::Tensor ids = at::tensor({7, 3, 3, 5, 1, 2, 3, 3}, at::kLong).view({2, 4});
   const at::Tensor mask = at::tensor({0, 0, 1, 1, 1, 1, 1, 1}, at::kLong).view({2, 4});
   const at::Tensor seen = sampling_token_presence(ids, mask, 8);
-  const at::Tensor expected = at::tensor({0, 0, 0, 1, 0, 1, 0, 0, 0, 1, 1, 1, 0, 0, 0, 0}, at::kLong).view({2, 8}).to(at::kBool);
+  const at::Tensor expected =
+      at::tensor({0, 0, 0, 1, 0, 1, 0, 0, 0, 1, 1, 1, 0, 0, 0, 0}, at::kLong).view({2, 8}).to(at::kBool);
   EXPECT_TRUE(at::equal(seen, expected)) << seen;
 }
 
@@ -37,7 +37,8 @@ TEST(Sampling, RepetitionPenaltyDividesPositiveAndMultipliesNegativeLogits) {
   EXPECT_TRUE(at::allclose(penalized, row({2.f / 1.5f, -3.f, 1.f, -1.f, 0.5f}))) << penalized;
   EXPECT_TRUE(at::equal(logits, row({2.f, -2.f, 1.f, -1.f, 0.5f}))) << "the input must not change (a hook may hold it)";
   // A penalty below 1 favours repeats instead.
-  EXPECT_TRUE(at::allclose(sampling_repetition_penalty(logits, seen_of({3}, 5), 0.5), row({2.f, -2.f, 1.f, -0.5f, 0.5f})));
+  EXPECT_TRUE(
+      at::allclose(sampling_repetition_penalty(logits, seen_of({3}, 5), 0.5), row({2.f, -2.f, 1.f, -0.5f, 0.5f})));
 }
 
 TEST(Sampling, RepetitionPenaltyChangesTheGreedyChoice) {

@@ -179,3 +179,38 @@ def test_tokenizer(golden):
     assert tokenizer.vocab_size == 128256
     rendered = tokenizer.apply_chat_template([("user", "Hi")], format="llama3")
     assert rendered.startswith("<|begin_of_text|><|start_header_id|>user<|end_header_id|>\n\nHi<|eot_id|>")
+
+
+@pytest.mark.parametrize("name", MODELS)
+def test_generate_reproduces_golden_greedy_ids(golden, name):
+    model = moulin.Model.from_pretrained(golden / name)
+    prompt = torch.tensor(case(golden, name, "case3")["input_ids"])
+    output = model.generate(prompt, max_new_tokens=12, eos_ids=[-1])
+    assert torch.equal(output, golden_array(golden, name, "case3_sequence.npy"))
+
+
+def test_generate_sampling_streaming_hooks_and_batches(golden):
+    model = moulin.Model.from_pretrained(golden / "tiny-gqa")
+    prompt = torch.tensor([[5, 17, 300, 42, 9]])
+    first = model.generate(prompt, max_new_tokens=10, do_sample=True, temperature=1.5, seed=7, eos_ids=[-1])
+    assert torch.equal(first, model.generate(prompt, max_new_tokens=10, do_sample=True, temperature=1.5, seed=7,
+                                             eos_ids=[-1]))
+    streamed = []
+    output = model.generate(prompt, max_new_tokens=6, eos_ids=[-1], on_token=lambda row, token: streamed.append(token))
+    assert streamed == output[0, 5:].tolist()
+    stopped, reasons = model.generate(prompt, max_new_tokens=6, eos_ids=[-1], return_stop_reasons=True,
+                                      on_token=lambda row, token: False)
+    assert stopped.shape == (1, 6) and reasons == ["callback"]
+    # Hooks run at every step and see only the new positions.
+    seen = []
+    model.generate(prompt, max_new_tokens=3, eos_ids=[-1],
+                   fwd_hooks=[("blocks.0.hook_resid_post", lambda t, h: seen.append((h.past_length, t.shape[1])))])
+    assert seen == [(0, 5), (5, 1), (6, 1)]
+    # A left-padded batch gives each row what it gets alone.
+    batch = torch.tensor([[0, 0, 5, 17, 300], [1, 2, 3, 4, 5]])
+    mask = torch.tensor([[0, 0, 1, 1, 1], [1, 1, 1, 1, 1]])
+    together = model.generate(batch, attention_mask=mask, max_new_tokens=5, eos_ids=[-1])
+    alone = model.generate(torch.tensor([[5, 17, 300]]), max_new_tokens=5, eos_ids=[-1])
+    assert torch.equal(together[0, 2:], alone[0])
+    with pytest.raises(ValueError, match="top_p"):
+        model.generate(prompt, do_sample=True, top_p=1.5)
