@@ -5,9 +5,10 @@
 
 namespace moulin {
 
-AsyncWriter::AsyncWriter(StoreWriter writer, std::int64_t max_queued_bytes, OnCommit on_commit, double commit_seconds)
+AsyncWriter::AsyncWriter(StoreWriter writer, std::int64_t max_queued_bytes, OnCommit on_commit, double commit_seconds,
+                         bool commit_when_idle)
     : writer_(std::move(writer)), max_queued_bytes_(max_queued_bytes), on_commit_(std::move(on_commit)),
-      commit_seconds_(commit_seconds), thread_([this] { run(); }) {}
+      commit_seconds_(commit_seconds), commit_when_idle_(commit_when_idle), thread_([this] { run(); }) {}
 
 AsyncWriter::~AsyncWriter() {
   try {
@@ -20,11 +21,39 @@ AsyncWriter::~AsyncWriter() {
 void AsyncWriter::run() {
   h5::quiet();
   using Clock = std::chrono::steady_clock;
+  const auto interval = std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(commit_seconds_));
   auto last_commit = Clock::now();
   std::int64_t uncommitted_bytes = 0;
+  const auto commit = [&] {
+    writer_.commit();
+    last_commit = Clock::now();
+    if (on_commit_) on_commit_(writer_.committed(), std::exchange(uncommitted_bytes, 0));
+  };
+  const auto fail = [&](std::unique_lock<std::mutex>& lock) {
+    if (!lock.owns_lock()) lock.lock();
+    error_ = std::current_exception();
+    queue_.clear();
+    queued_bytes_ = 0;
+    changed_.notify_all();
+  };
   for (;;) {
     std::unique_lock<std::mutex> lock(mutex_);
-    changed_.wait(lock, [&] { return !queue_.empty() || stopping_; });
+    const auto ready = [&] { return !queue_.empty() || stopping_; };
+    if (uncommitted_bytes > 0) {
+      // Written batches wait for the next one at most until their commit is due.
+      if (!changed_.wait_until(lock, last_commit + interval, ready)) {
+        lock.unlock();
+        try {
+          commit();
+        } catch (...) {
+          fail(lock);
+          return;
+        }
+        continue;
+      }
+    } else {
+      changed_.wait(lock, ready);
+    }
     if (queue_.empty()) return;  // stopping, and everything queued is written (close() commits it)
     WriteBatch& batch = queue_.front();
     const std::int64_t bytes = batch.bytes();
@@ -35,17 +64,9 @@ void AsyncWriter::run() {
       lock.lock();
       const bool idle = queue_.size() == 1;  // only this batch: nothing else to write now
       lock.unlock();
-      if (idle || std::chrono::duration<double>(Clock::now() - last_commit).count() >= commit_seconds_) {
-        writer_.commit();
-        last_commit = Clock::now();
-        if (on_commit_) on_commit_(writer_.committed(), std::exchange(uncommitted_bytes, 0));
-      }
+      if ((idle && commit_when_idle_) || Clock::now() - last_commit >= interval) commit();
     } catch (...) {
-      lock.lock();
-      error_ = std::current_exception();
-      queue_.clear();
-      queued_bytes_ = 0;
-      changed_.notify_all();
+      fail(lock);
       return;
     }
     lock.lock();

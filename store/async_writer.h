@@ -1,9 +1,9 @@
 #pragma once
 // A StoreWriter on its own thread behind a queue bounded in bytes: the next batch computes while the previous one
 // is written, and memory stays bounded whatever the corpus size (a producer faster than the disk waits).
-// Each batch is committed as soon as the queue is empty; when writing lags behind computing, written batches are
-// committed together, at least every `commit_seconds` (each commit flushes the partly filled last chunk of every
-// dataset, so committing every small batch of a fast model would write those chunks over and over).
+// Written batches are committed at least every `commit_seconds`, and, with `commit_when_idle`, also whenever the
+// queue is empty. Each commit writes the partly filled last chunk of every dataset whole (a compressed one at a new
+// place in the file, the old copy staying for crash safety), which is why compressed stores commit less often.
 #include <condition_variable>
 #include <cstdint>
 #include <deque>
@@ -22,7 +22,8 @@ class AsyncWriter {
   using OnCommit = std::function<void(const CommitCounts& committed, std::int64_t batch_bytes)>;
 
   // `max_queued_bytes`: batches waiting to be written may hold this much (at least one batch always fits).
-  AsyncWriter(StoreWriter writer, std::int64_t max_queued_bytes, OnCommit on_commit, double commit_seconds = 1.0);
+  AsyncWriter(StoreWriter writer, std::int64_t max_queued_bytes, OnCommit on_commit, double commit_seconds = 1.0,
+              bool commit_when_idle = true);
   // Without finish() (an error elsewhere): still writes every batch already queued, then closes the store
   // unfinished, so nothing computed is lost. Never throws.
   ~AsyncWriter();
@@ -45,6 +46,7 @@ class AsyncWriter {
   const std::int64_t max_queued_bytes_;
   OnCommit on_commit_;
   const double commit_seconds_;
+  const bool commit_when_idle_;
   std::mutex mutex_;
   std::condition_variable changed_;
   std::deque<WriteBatch> queue_;

@@ -240,6 +240,9 @@ DumpResult Dump::run() {
   spec.tokenizer = options_.tokenizer_path;
   spec.options = content_options(options_, windows_);
   spec.command = options_.command;
+  spec.rows_per_batch =
+      options_.batch_size * (options_.positions.all ? windows_.context_length
+                                                    : static_cast<std::int64_t>(options_.positions.list.size()));
   StoreWriter writer = open_store(options_, spec);
   result_.resumed_tokens = writer.committed()[layout::kTokens];
   writer.add_run(nlohmann::json{{"command", options_.command},
@@ -253,6 +256,7 @@ DumpResult Dump::run() {
 
   const CommitCounts committed = writer.committed();
   const auto last = writer.last_document();
+  const bool compressed = options_.compression.kind != CompressionKind::kNone;
   const std::int64_t documents_total = options_.on_progress ? count_documents(options_.corpus) : -1;
   std::int64_t bytes_committed = 0;  // touched by the writer thread only
   AsyncWriter async(std::move(writer), options_.max_queued_bytes,
@@ -262,7 +266,7 @@ DumpResult Dump::run() {
                         options_.on_progress(
                             {counts[layout::kTokens], counts[layout::kDocuments], documents_total, bytes_committed});
                     },
-                    options_.commit_seconds);
+                    options_.commit_seconds.value_or(compressed ? 60.0 : 1.0), /*commit_when_idle=*/!compressed);
   BatchBuilder builder(forward, row_shapes, dtype);
   std::int64_t rows = skip_stored(committed, last, corpus, builder, async);
   std::int64_t document = committed[layout::kDocuments];

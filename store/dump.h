@@ -59,8 +59,10 @@ struct DumpOptions {
   std::string tokenizer_path;           // recorded in the store (the caller loads the tokenizer)
   std::string command;                  // recorded in the store: the CLI passes its command line
   std::int64_t max_queued_bytes = std::int64_t{1} << 30;  // computed batches waiting for the disk
-  // Batches are committed as soon as the writer is idle; when it lags, at least this often (0: every batch).
-  double commit_seconds = 1.0;
+  // The longest a written batch waits to be committed (0: every batch at once). Default: 1 s, and uncompressed
+  // stores also commit whenever the writer is idle; compressed stores 60 s, as each commit stores the last,
+  // partly filled chunk of every dataset anew (docs/hdf5-layout.md).
+  std::optional<double> commit_seconds;
   std::function<void(const DumpProgress&)> on_progress;   // also makes the dump count the corpus's documents
 };
 

@@ -128,7 +128,12 @@ void fail(const std::string& what) {
 Handle create_file(const std::filesystem::path& path) {
   quiet();
   const Handle fapl = latest_format_access();
-  const hid_t file = H5Fcreate(path.c_str(), H5F_ACC_TRUNC, H5P_DEFAULT, fapl.get());
+  // Space HDF5 frees (a compressed chunk rewritten at a new size, metadata that moved) is never handed out again:
+  // the last commit on disk may still point at it, and a crash must find it unchanged.
+  const Handle fcpl = property_list(H5P_FILE_CREATE);
+  if (H5Pset_file_space_strategy(fcpl.get(), H5F_FSPACE_STRATEGY_NONE, false, 1) < 0)
+    fail("setting the file space strategy");
+  const hid_t file = H5Fcreate(path.c_str(), H5F_ACC_TRUNC, fcpl.get(), fapl.get());
   if (file < 0) fail(fmt::format("cannot create {}", path.string()));
   return Handle(file, H5Fclose);
 }

@@ -57,11 +57,15 @@ std::int64_t elements(const std::vector<std::int64_t>& shape) {
   return std::accumulate(shape.begin(), shape.end(), std::int64_t{1}, std::multiplies<>());
 }
 
-// About 1 MiB per chunk: large enough for fast sequential writes and reads of many rows, small enough that
-// reading a few rows does not pull in much more (a power of two of rows, within [16, 16384]).
-hsize_t activation_chunk_rows(std::int64_t row_bytes) {
+// A power of two of rows in [16, 16384], about 1 MiB: large enough for fast sequential writes and reads, small
+// enough that reading a few rows pulls in little more. And no more rows than a batch adds: each commit writes the
+// partly filled last chunk whole (and a compressed one at a new place), so chunks larger than batches would
+// multiply what small batches (--positions last) write.
+hsize_t activation_chunk_rows(std::int64_t row_bytes, std::int64_t rows_per_batch) {
   hsize_t rows = 16;
-  while (rows < 16384 && static_cast<std::int64_t>(rows) * 2 * row_bytes <= (std::int64_t{1} << 20)) rows *= 2;
+  while (rows < 16384 && static_cast<std::int64_t>(rows) * 2 * row_bytes <= (std::int64_t{1} << 20) &&
+         static_cast<std::int64_t>(rows) * 2 <= rows_per_batch)
+    rows *= 2;
   return rows;
 }
 
@@ -129,8 +133,8 @@ void build_store(hid_t file, const std::filesystem::path& path, const StoreSpec&
   for (const auto& hook : spec.hooks) {
     std::vector<hsize_t> row_shape(hook.row_shape.begin(), hook.row_shape.end());
     const auto row_bytes = elements(hook.row_shape) * static_cast<std::int64_t>(at::elementSize(spec.dtype));
-    const h5::Handle dataset =
-        h5::create_rows_dataset(file, {hook.name, element, row_shape, activation_chunk_rows(row_bytes), filter}, path);
+    const hsize_t chunk_rows = activation_chunk_rows(row_bytes, spec.rows_per_batch);
+    const h5::Handle dataset = h5::create_rows_dataset(file, {hook.name, element, row_shape, chunk_rows, filter}, path);
     h5::write_attribute(dataset.get(), layout::kAttrHook, hook.name);
     h5::write_attribute(dataset.get(), layout::kAttrDtype, dtype);
   }
@@ -239,6 +243,7 @@ StoreWriter StoreWriter::resume(const std::filesystem::path& path, const StoreSp
   check_format(file.get(), path);
   check_spec(file.get(), path, spec);
   StoreWriter writer(path, std::move(file));
+  writer.written_[layout::kComplete] = 0;  // until this run reaches the end (committed with its first batch)
   for (auto& column : writer.columns_)
     h5::set_rows(column.dataset.get(), static_cast<hsize_t>(writer.committed_[column.counter]), column.path);
   if (H5Fflush(writer.file_.get(), H5F_SCOPE_LOCAL) < 0) h5::fail(fmt::format("flushing {}", path.string()));
@@ -393,6 +398,10 @@ void StoreWriter::close(bool complete) {
   columns_.clear();
   committed_dataset_.reset();
   if (!file_.reset()) h5::fail(fmt::format("closing {}", path_.string()));
+  // HDF5 in SWMR mode leaves the file as long as it grew, and the disk reservation grew it past HDF5's end of data:
+  // give the reserved blocks back.
+  const auto end = h5::end_of_allocation(h5::open_file_for_read(path_).get(), path_);
+  if (std::filesystem::file_size(path_) > end) std::filesystem::resize_file(path_, end);
 }
 
 }  // namespace moulin

@@ -42,6 +42,7 @@ struct StoreSpec {
   std::string tokenizer;
   nlohmann::json options;  // the dump options that decide the content
   std::string command;
+  std::int64_t rows_per_batch = 1 << 14;  // rows a batch typically adds (sizes the chunks)
 };
 
 using CommitCounts = std::array<std::int64_t, layout::kCommitFields>;

@@ -15,12 +15,8 @@ namespace {
 
 using test::golden_json;
 using test::golden_model;
+using test::test_device;
 using test::golden_tensor;
-
-c10::Device test_device() {
-  const char* name = std::getenv("MOULIN_TEST_DEVICE");
-  return parse_device(name && *name ? name : "cpu");
-}
 
 at::Tensor case1_ids() {
   std::vector<std::int64_t> ids;

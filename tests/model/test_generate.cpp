@@ -21,13 +21,9 @@ namespace {
 
 using test::golden_json;
 using test::golden_model;
+using test::test_device;
 using test::golden_tensor;
 using test::max_abs_diff;
-
-c10::Device test_device() {
-  const char* name = std::getenv("MOULIN_TEST_DEVICE");
-  return parse_device(name && *name ? name : "cpu");
-}
 
 std::vector<TokenId> ids_of(const nlohmann::json& ids) {
   std::vector<TokenId> out;

@@ -17,13 +17,9 @@ namespace {
 
 using test::golden_json;
 using test::golden_model;
+using test::test_device;
 using test::golden_tensor;
 using test::max_abs_diff;
-
-c10::Device test_device() {
-  const char* name = std::getenv("MOULIN_TEST_DEVICE");
-  return parse_device(name && *name ? name : "cpu");
-}
 
 at::Tensor ids_of(const nlohmann::json& rows) {
   std::vector<std::int64_t> flat;

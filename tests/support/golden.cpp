@@ -5,6 +5,7 @@
 #include <stdexcept>
 
 #include "core/json_file.h"
+#include "core/runtime.h"
 #include "tests/support/npy.h"
 
 namespace moulin::test {
@@ -35,6 +36,11 @@ at::Tensor golden_tensor(const std::string& model, const std::string& file) {
 
 nlohmann::json golden_json(const std::string& model, const std::string& file) {
   return read_json_file(golden_model(model) / file);
+}
+
+c10::Device test_device() {
+  const char* name = std::getenv("MOULIN_TEST_DEVICE");
+  return parse_device(name && *name ? name : "cpu");
 }
 
 double max_abs_diff(const at::Tensor& a, const at::Tensor& b) {

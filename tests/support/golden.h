@@ -14,6 +14,9 @@ std::filesystem::path golden_model(const std::string& name);
 // Loads <golden model>/<file> (.npy) as a CPU tensor of the stored dtype.
 at::Tensor golden_tensor(const std::string& model, const std::string& file);
 nlohmann::json golden_json(const std::string& model, const std::string& file);
+// The device the model tests load on: MOULIN_TEST_DEVICE (cpu, cuda, cuda:N), cpu by default, so one suite
+// checks CPU and GPU builds alike.
+c10::Device test_device();
 // Largest absolute difference between two tensors compared in float64.
 double max_abs_diff(const at::Tensor& a, const at::Tensor& b);
 
