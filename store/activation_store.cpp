@@ -114,12 +114,7 @@ ActivationStore ActivationStore::open(const std::filesystem::path& path) {
   impl->path = path;
   impl->file = h5::open_file_for_read(path);
   const hid_t file = impl->file.get();
-  if (!h5::has_attribute(file, layout::kAttrFormat) || h5::read_string_attribute(file, layout::kAttrFormat) != layout::kFormat)
-    throw FormatError(fmt::format("{} is not a moulin activation store (no format = \"{}\" attribute)", path.string(),
-                                  layout::kFormat));
-  if (const auto version = h5::read_int_attribute(file, layout::kAttrFormatVersion); version != layout::kFormatVersion)
-    throw FormatError(fmt::format("{}: store format version {} is not supported (this moulin reads version {})",
-                                  path.string(), version, layout::kFormatVersion));
+  check_store_format(file, path);
   const h5::Handle committed = h5::open_dataset(file, layout::kCommitted, path);
   const auto counts = h5::read_int64s(committed.get(), layout::kCommitted);
   if (counts.size() != impl->committed.size())

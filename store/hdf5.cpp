@@ -148,7 +148,11 @@ Handle open_file_for_append(const std::filesystem::path& path) {
   set_flag_if_known(fapl.get(), "skip_eof_check");
   const hid_t file = H5Fopen(path.c_str(), H5F_ACC_RDWR | H5F_ACC_SWMR_WRITE, fapl.get());
   if (file < 0) fail(fmt::format("cannot open {} for appending", path.string()));
-  return Handle(file, H5Fclose);
+  Handle handle(file, H5Fclose);
+  // A killed writer's last chunks can lie past the end of allocation its superblock recorded (space reserved ahead
+  // keeps them inside the file): allocate from the end of the file on, so nothing new lands on them.
+  if (H5Fincrement_filesize(file, 0) < 0) fail(fmt::format("cannot open {} for appending", path.string()));
+  return handle;
 }
 
 Handle open_file_for_read(const std::filesystem::path& path) {

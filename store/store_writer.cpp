@@ -166,7 +166,9 @@ void check_spec(hid_t file, const std::filesystem::path& path, const StoreSpec& 
     check_same(path, "option " + it.key(), stored_options.value(it.key(), nlohmann::json()).dump(), it.value().dump());
 }
 
-void check_format(hid_t file, const std::filesystem::path& path) {
+}  // namespace
+
+void check_store_format(hid_t file, const std::filesystem::path& path) {
   if (!h5::has_attribute(file, layout::kAttrFormat) ||
       h5::read_string_attribute(file, layout::kAttrFormat) != layout::kFormat)
     throw FormatError(fmt::format("{} is not a moulin activation store (no format = \"{}\" attribute)", path.string(),
@@ -176,8 +178,6 @@ void check_format(hid_t file, const std::filesystem::path& path) {
     throw FormatError(fmt::format("{}: store format version {} is not supported (this moulin reads version {})",
                                   path.string(), version, layout::kFormatVersion));
 }
-
-}  // namespace
 
 std::string utc_timestamp() {
   const std::time_t now = std::time(nullptr);
@@ -206,8 +206,8 @@ at::ScalarType stored_dtype_from_name(const std::string& name, const std::string
 }
 
 std::int64_t WriteBatch::bytes() const {
-  std::int64_t total = rows() * static_cast<std::int64_t>(2 * sizeof(std::int32_t) + sizeof(std::int64_t) +
-                                                          sizeof(std::int32_t));
+  // Per row: id, position and window position (int32), document (int64).
+  std::int64_t total = rows() * static_cast<std::int64_t>(3 * sizeof(std::int32_t) + sizeof(std::int64_t));
   for (const auto& activation : activations) total += static_cast<std::int64_t>(activation.nbytes());
   for (const auto& document : documents)
     total += static_cast<std::int64_t>(8 * sizeof(std::int64_t) + document.text.size() + document.labels.size());
@@ -240,7 +240,7 @@ StoreWriter StoreWriter::create(const std::filesystem::path& path, const StoreSp
 
 StoreWriter StoreWriter::resume(const std::filesystem::path& path, const StoreSpec& spec) {
   h5::Handle file = h5::open_file_for_append(path);
-  check_format(file.get(), path);
+  check_store_format(file.get(), path);
   check_spec(file.get(), path, spec);
   StoreWriter writer(path, std::move(file));
   writer.written_[layout::kComplete] = 0;  // until this run reaches the end (committed with its first batch)
@@ -252,7 +252,7 @@ StoreWriter StoreWriter::resume(const std::filesystem::path& path, const StoreSp
 
 StoreWriter StoreWriter::reopen(const std::filesystem::path& path) {
   h5::Handle file = h5::open_file_for_append(path);
-  check_format(file.get(), path);
+  check_store_format(file.get(), path);
   return StoreWriter(path, std::move(file));
 }
 

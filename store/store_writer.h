@@ -130,6 +130,8 @@ class StoreWriter {
 h5::Element stored_element(at::ScalarType dtype);
 // "float32", "float16" or "bfloat16" -> the torch type; throws FormatError naming `source` otherwise.
 at::ScalarType stored_dtype_from_name(const std::string& name, const std::string& source);
+// Throws FormatError unless `file` is a moulin activation store of the format version this moulin reads.
+void check_store_format(hid_t file, const std::filesystem::path& path);
 // Now, in UTC, as ISO 8601 ("2024-05-01T12:00:00Z"): when stores and runs began.
 std::string utc_timestamp();
 

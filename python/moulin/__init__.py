@@ -17,9 +17,9 @@ from typing import Callable, Iterable, Iterator, Optional, Sequence, Tuple, Unio
 import torch  # must be imported before the extension: it registers torch.Tensor's Python type
 
 from . import _moulin
-from ._moulin import HookPoint, Tokenizer
+from ._moulin import ActivationStore, HookPoint, Tokenizer
 
-__all__ = ["Model", "Tokenizer", "HookPoint", "__version__"]
+__all__ = ["Model", "Tokenizer", "HookPoint", "ActivationStore", "__version__"]
 __version__ = "0.1.0"
 
 NameFilter = Union[None, str, Sequence[str], Callable[[str], bool]]
@@ -192,6 +192,18 @@ class Model:
         finally:
             for handle in handles:
                 self._native.remove_hook(handle)
+
+    def dump(self, out, corpus, hooks: Sequence[str], dtype=None, batch_size: int = 8, context_length: int = 0,
+             overlap: int = 0, positions: str = "all", max_tokens: int = 0, resume: bool = False,
+             overwrite: bool = False, corpus_format: str = "auto", text_field: str = "text",
+             label_fields: Sequence[str] = (), compression: str = "none") -> dict:
+        """Stores the activations of `hooks` (names or patterns such as 'blocks.*.hook_resid_post') for a whole
+        corpus in an HDF5 file (docs/hdf5-layout.md); read it back with moulin.ActivationStore.open(out) or h5py.
+        Same options as `moulin dump`. Returns a summary (tokens, documents, bytes, seconds, ...)."""
+        existing = "resume" if resume else "overwrite" if overwrite else "refuse"
+        return self._native.dump(str(out), str(corpus), list(hooks), _dtype_name(dtype), batch_size, context_length,
+                                 overlap, positions, max_tokens, existing, corpus_format, text_field,
+                                 list(label_fields), compression)
 
     def reset_hooks(self) -> None:
         """Removes every hook attached with `hooks(...)` (for use after an interrupted session)."""

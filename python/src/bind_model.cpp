@@ -16,6 +16,7 @@
 #include "hooks/activation_cache.h"
 #include "hooks/hook_chain.h"
 #include "hooks/hook_names.h"
+#include "store/dump.h"
 #include "python_hooks.h"
 
 namespace py = pybind11;
@@ -240,6 +241,51 @@ void bind_model(py::module_& module) {
            py::arg("repetition_penalty") = 1.0, py::arg("seed") = 0, py::arg("stop") = std::vector<std::string>{},
            py::arg("eos_ids") = std::vector<TokenId>{}, py::arg("pad_id") = py::none(), py::arg("hooks") = PythonHooks{},
            py::arg("on_token") = py::none())
+      .def("dump",
+           [](PythonModel& self, const std::filesystem::path& out, const std::filesystem::path& corpus,
+              const std::vector<std::string>& hooks, const std::optional<std::string>& dtype, std::int64_t batch_size,
+              std::int64_t context_length, std::int64_t overlap, const std::string& positions, std::int64_t max_tokens,
+              const std::string& existing, const std::string& corpus_format, const std::string& text_field,
+              const std::vector<std::string>& label_fields, const std::string& compression) {
+             DumpOptions options;
+             options.out = out;
+             options.corpus.path = corpus;
+             options.corpus.format = parse_corpus_format(corpus_format);
+             options.corpus.text_field = text_field;
+             options.corpus.label_fields = label_fields;
+             options.hooks = hooks;
+             if (dtype) options.dtype = parse_model_scalar_type(*dtype);
+             options.batch_size = batch_size;
+             options.context_length = context_length;
+             options.overlap = overlap;
+             options.positions = PositionSelection::parse(positions);
+             options.max_tokens = max_tokens;
+             options.compression = Compression::parse(compression);
+             if (existing == "refuse") options.existing = ExistingStore::kRefuse;
+             else if (existing == "overwrite") options.existing = ExistingStore::kOverwrite;
+             else if (existing == "resume") options.existing = ExistingStore::kResume;
+             else throw ArgumentError("existing must be 'refuse', 'overwrite' or 'resume', got '" + existing + "'");
+             options.command = "moulin.Model.dump (Python)";
+             const Tokenizer* tokenizer = self.tokenizer() ? &*self.tokenizer() : nullptr;
+             DumpResult result;
+             {
+               py::gil_scoped_release release;
+               result = dump_activations(self.model(), tokenizer, options);
+             }
+             py::dict summary;
+             summary["tokens"] = result.tokens;
+             summary["documents"] = result.documents;
+             summary["resumed_tokens"] = result.resumed_tokens;
+             summary["bytes"] = result.bytes;
+             summary["seconds"] = result.seconds;
+             summary["complete"] = result.complete;
+             return summary;
+           },
+           py::arg("out"), py::arg("corpus"), py::arg("hooks"), py::arg("dtype") = py::none(), py::arg("batch_size") = 8,
+           py::arg("context_length") = 0, py::arg("overlap") = 0, py::arg("positions") = "all",
+           py::arg("max_tokens") = 0, py::arg("existing") = "refuse", py::arg("corpus_format") = "auto",
+           py::arg("text_field") = "text", py::arg("label_fields") = std::vector<std::string>{},
+           py::arg("compression") = "none")
       .def("add_hook", &PythonModel::attach, py::arg("names"), py::arg("function"))
       .def("remove_hook", &PythonModel::detach, py::arg("handle"))
       .def("reset_hooks", &PythonModel::detach_all);

@@ -6,5 +6,6 @@ namespace moulin::python {
 
 void bind_tokenizer(pybind11::module_& module);
 void bind_model(pybind11::module_& module);
+void bind_store(pybind11::module_& module);
 
 }  // namespace moulin::python

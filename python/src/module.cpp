@@ -14,4 +14,5 @@ PYBIND11_MODULE(_moulin, module) {
   moulin::python::bind_hook_point(module);
   moulin::python::bind_tokenizer(module);
   moulin::python::bind_model(module);
+  moulin::python::bind_store(module);
 }

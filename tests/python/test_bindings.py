@@ -214,3 +214,26 @@ def test_generate_sampling_streaming_hooks_and_batches(golden):
     assert torch.equal(together[0, 2:], alone[0])
     with pytest.raises(ValueError, match="top_p"):
         model.generate(prompt, do_sample=True, top_p=1.5)
+
+
+def test_dump_and_read_store_from_python(golden, tmp_path):
+    model = moulin.Model.from_pretrained(golden / "tiny-gqa")
+    corpus = tmp_path / "corpus.jsonl"
+    documents = [[5, 17, 300, 42, 9, 11], [7, 8, 9], [100, 200, 300, 400]]
+    corpus.write_text("".join(json.dumps({"ids": ids, "triggered": i == 1}) + "\n" for i, ids in enumerate(documents)))
+    summary = model.dump(tmp_path / "acts.h5", corpus, ["blocks.*.hook_resid_post"], batch_size=2)
+    assert summary["tokens"] == 13 and summary["complete"]
+    with pytest.raises(FileNotFoundError, match="--resume"):
+        model.dump(tmp_path / "acts.h5", corpus, ["blocks.*.hook_resid_post"])
+    store = moulin.ActivationStore.open(tmp_path / "acts.h5")
+    assert store.tokens == 13 and store.documents == 3 and store.complete
+    assert store.hooks == ["blocks.0.hook_resid_post", "blocks.1.hook_resid_post"]
+    triggered = store.documents_where("triggered", True)
+    assert triggered == [1]
+    rows = store.rows_of_documents(triggered)
+    stored = store.read("blocks.1.hook_resid_post", rows)
+    _, cache = model.run_with_cache(torch.tensor([documents[1]]), names_filter="blocks.1.hook_resid_post")
+    assert (stored - cache["blocks.1.hook_resid_post"][0]).abs().max() <= 1e-6
+    assert store.token_ids(rows).tolist() == documents[1]
+    assert store.document(1)["labels"] == {"triggered": True}
+    assert store.read("blocks.0.hook_resid_post", (0, 4)).shape == (4, 64)

@@ -23,6 +23,6 @@ def test_pip_install_into_a_venv(tmp_path, golden):
                             "print(moulin.__file__); print(tuple(m(torch.tensor([[1, 2, 3]])).shape))"],
                            capture_output=True, text=True, env=env, cwd=tmp_path, timeout=600)
     assert check.returncode == 0, check.stderr
-    location, shape = check.stdout.split()
+    location, shape = check.stdout.strip().splitlines()
     assert str(environment) in location, "imported from the venv, not the build tree"
-    assert shape == "(1,3,300)"
+    assert shape == "(1, 3, 300)"

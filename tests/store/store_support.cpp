@@ -120,6 +120,7 @@ DumpOptions child_dump_options(const ChildDump& child) {
   options.context_length = 24;
   options.overlap = 6;
   options.existing = child.resume ? ExistingStore::kResume : ExistingStore::kRefuse;
+  options.compression = Compression::parse(child.compression);
   options.command = "store test child";
   options.commit_seconds = 0;  // every batch committed and reported: the crash tests kill between any two
   return options;
@@ -139,7 +140,7 @@ std::string read_all(int fd) {
 ChildProcess::ChildProcess(const ChildDump& child) {
   std::vector<std::string> args = {"/proc/self/exe", "--dump-child", child.model.string(), child.corpus.string(),
                                    child.out.string(), std::to_string(child.batch_size), child.resume ? "1" : "0",
-                                   std::to_string(child.file_size_limit)};
+                                   std::to_string(child.file_size_limit), child.compression};
   args.insert(args.end(), child.hooks.begin(), child.hooks.end());
   int reports[2], errors[2];
   if (pipe(reports) != 0 || pipe(errors) != 0) throw std::runtime_error("pipe failed");
@@ -202,12 +203,13 @@ int ChildProcess::wait() {
 }
 
 int run_child_dump(int argc, char** argv) {
-  if (argc < 8) {
-    std::fprintf(stderr, "usage: --dump-child MODEL CORPUS OUT BATCH RESUME FSIZE HOOK...\n");
+  if (argc < 9) {
+    std::fprintf(stderr, "usage: --dump-child MODEL CORPUS OUT BATCH RESUME FSIZE COMPRESSION HOOK...\n");
     return 2;
   }
-  ChildDump child{argv[2], argv[3], argv[4], std::stoll(argv[5]), {}, std::string(argv[6]) == "1", std::stoll(argv[7])};
-  for (int i = 8; i < argc; ++i) child.hooks.emplace_back(argv[i]);
+  ChildDump child{argv[2], argv[3], argv[4], std::stoll(argv[5]), {}, std::string(argv[6]) == "1", std::stoll(argv[7]),
+                  argv[8]};
+  for (int i = 9; i < argc; ++i) child.hooks.emplace_back(argv[i]);
   try {
     if (child.file_size_limit > 0) {
       // Writes past the limit fail with EFBIG, as they would with ENOSPC on a full disk; SIGXFSZ would kill us.

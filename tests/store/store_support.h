@@ -50,6 +50,7 @@ struct ChildDump {
   std::vector<std::string> hooks;
   bool resume = false;
   std::int64_t file_size_limit = 0;  // > 0: RLIMIT_FSIZE, so writes past it fail as on a full disk
+  std::string compression = "none";
 };
 // The options a child dump runs with (the parent computes references with the same).
 DumpOptions child_dump_options(const ChildDump& child);

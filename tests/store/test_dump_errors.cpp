@@ -5,6 +5,7 @@
 #include "core/runtime.h"
 #include "store/activation_store.h"
 #include "store/dump.h"
+#include "store/hdf5.h"
 #include "tests/store/store_support.h"
 #include "tests/support/expect_error.h"
 #include "tests/support/golden.h"
@@ -157,6 +158,16 @@ TEST(StoreDumpErrors, MaxTokensStopsBeforeTheDocumentThatWouldPassIt) {
   EXPECT_EQ(result.tokens, 7);
   EXPECT_EQ(result.documents, 2);
   EXPECT_TRUE(ActivationStore::open(options.out).complete());
+}
+
+TEST(StoreDumpErrors, ReadersRefuseWhatIsNotAStore) {
+  TempDir dir;
+  expect_error<FileError>([&] { ActivationStore::open(dir / "none.h5"); }, {(dir / "none.h5").c_str(), "no such file"});
+  test::write_file(dir / "text.h5", "not HDF5");
+  expect_error<FileError>([&] { ActivationStore::open(dir / "text.h5"); }, {(dir / "text.h5").c_str(), "HDF5"});
+  h5::create_file(dir / "plain.h5");  // an empty HDF5 file, closed at once
+  expect_error<FormatError>([&] { ActivationStore::open(dir / "plain.h5"); },
+                            {(dir / "plain.h5").c_str(), "not a moulin activation store"});
 }
 
 TEST(StoreDumpErrors, AFullDiskKeepsEveryCommittedBatchReadable) {
