@@ -1,5 +1,6 @@
 // Cost of dumping on bench-124m: `dump_activations` storing hook_resid_post of every block (float32, batches of 8
-// windows of 128 tokens) against the same forward passes without dumping, measured alternately in one run. Also the
+// windows of 128 tokens) against the same forward passes without dumping, measured alternately in one run (and the
+// forward passes with the dump's capturing hooks but no writing, to tell the hooks' share from the writer's). Also the
 // MB/s the dump wrote, next to the sequential write speed of the same disk measured in the same run (buffered, as
 // the dump writes, and synced to the device), and the peak memory.
 //
@@ -23,7 +24,9 @@
 #include "core/random_checkpoint.h"
 #include "core/runtime.h"
 #include "core/torch_dtype.h"
+#include "store/batch_forward.h"
 #include "store/dump.h"
+#include "store/hook_selection.h"
 
 namespace moulin::bench {
 namespace {
@@ -101,6 +104,21 @@ int run(const std::filesystem::path& models, const std::filesystem::path& out, a
     forward.stop_at_layer = layers;
     for (const auto& ids : inputs) (void)model.forward(ids, forward);
   };
+  // The same with the dump's capturing hooks (copying every stored row out), but nothing written: what the hooks
+  // cost apart from the writer.
+  BatchForward capture(model, select_dump_hooks(options.hooks, layers), at::kFloat);
+  std::vector<std::int64_t> all_rows(static_cast<std::size_t>(kBatch * kContext));
+  for (std::size_t i = 0; i < all_rows.size(); ++i) all_rows[i] = static_cast<std::int64_t>(i);
+  std::vector<std::vector<std::vector<std::int64_t>>> windows;
+  for (const auto& ids : inputs) {
+    windows.emplace_back();
+    for (std::int64_t d = 0; d < kBatch; ++d)
+      windows.back().emplace_back(ids[d].data_ptr<std::int64_t>(), ids[d].data_ptr<std::int64_t>() + kContext);
+  }
+  const auto forward_with_capture = [&] {
+    const c10::InferenceMode inference;
+    for (const auto& batch : windows) (void)capture.run(batch, all_rows);
+  };
   DumpResult result;
   const auto dump = [&] { result = dump_activations(model, nullptr, options); };
 
@@ -109,13 +127,16 @@ int run(const std::filesystem::path& models, const std::filesystem::path& out, a
   fmt::print("  storing blocks.*.hook_resid_post ({} hooks x {} float32 per token) to {}\n\n", layers,
              model.config().hidden_size, options.out.string());
   forward_only();  // warm up: first-touch of weights, thread pools
-  std::vector<double> forward_seconds, dump_seconds, ratios;
+  std::vector<double> forward_seconds, capture_seconds, dump_seconds, ratios, capture_ratios;
   for (int round = 0; round < rounds; ++round) {
     forward_seconds.push_back(seconds_of(forward_only));
     dump_seconds.push_back(seconds_of(dump));
+    capture_seconds.push_back(seconds_of(forward_with_capture));
     ratios.push_back(dump_seconds.back() / forward_seconds.back());
-    fmt::print("  round {}: forward {:7.2f} s   dump {:7.2f} s   ratio {:.3f}\n", round + 1, forward_seconds.back(),
-               dump_seconds.back(), ratios.back());
+    capture_ratios.push_back(capture_seconds.back() / forward_seconds.back());
+    fmt::print("  round {}: forward {:7.2f} s   dump {:7.2f} s (ratio {:.3f})   hooks only {:7.2f} s (ratio {:.3f})\n",
+               round + 1, forward_seconds.back(), dump_seconds.back(), ratios.back(), capture_seconds.back(),
+               capture_ratios.back());
   }
   const double megabytes = static_cast<double>(result.bytes) / 1e6;
   const auto [buffered, synced] = disk_write_mbs(out, result.bytes);
@@ -125,6 +146,7 @@ int run(const std::filesystem::path& models, const std::filesystem::path& out, a
              ratio, ratio <= 1.10 ? "met" : "MISSED");
   fmt::print("  of which in forward passes     {:8.2f} s, waiting for the writer {:.2f} s\n", result.forward_seconds,
              result.queue_wait_seconds);
+  fmt::print("  hooks without writing (median) {:8.2f} s   ratio {:.3f}\n", median(capture_seconds), median(capture_ratios));
   fmt::print("  written per dump               {:8.1f} MB ({} tokens), {:.1f} MB/s\n", megabytes, result.tokens,
              megabytes / median(dump_seconds));
   fmt::print("  disk sequential write          {:8.1f} MB/s buffered, {:.1f} MB/s synced (same folder, same size)\n",

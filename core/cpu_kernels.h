@@ -1,8 +1,8 @@
 #pragma once
-// Fused CPU kernels for the elementwise steps of the forward pass. LibTorch runs each of these steps as several
-// passes over memory (RMSNorm alone is eight), and on CPU, at bf16, those passes cost as much as the matrix
-// products (bench/bench_model). Each kernel here is one pass that reproduces transformers' roundings step for
-// step: values are rounded to the model dtype exactly where transformers rounds them.
+// Fused CPU kernels for elementwise steps of the forward pass. LibTorch runs RMSNorm as eight passes over memory;
+// the kernel here is one pass that reproduces transformers' roundings step for step (values are rounded to the
+// model dtype exactly where transformers rounds them) and is about twice as fast at bf16 (bench/bench_model).
+// Only steps where a fused kernel measurably beats LibTorch's own ops get one.
 //
 // Every function returns an undefined tensor when it does not apply (not on the CPU, dtype other than float32 or
 // bfloat16, unsupported layout); the caller then uses plain torch ops.
@@ -19,20 +19,5 @@ void set_kernels_enabled(bool enabled);
 // x * rsqrt(...) before the weight, so hooks can observe them without changing how the result is computed.
 at::Tensor rms_norm(const at::Tensor& x, const at::Tensor& weight, double eps, at::Tensor* inverse_rms = nullptr,
                     at::Tensor* normalized = nullptr);
-
-// round(silu(gate)) * up, where gate and up are [..., d_mlp] views with unit stride in the last dimension
-// (the two halves of the fused gate/up projection).
-at::Tensor silu_mul(const at::Tensor& gate, const at::Tensor& up);
-
-// Rotate-half RoPE: x * cos + rotate_half(x) * sin with transformers' roundings. x [batch, pos, heads, head_dim]
-// with unit stride in head_dim (a view into the fused qkv projection); cos/sin [batch, pos, 1, head_dim] in x's
-// dtype. Returns a contiguous tensor.
-at::Tensor rope(const at::Tensor& x, const at::Tensor& cos, const at::Tensor& sin);
-
-// Attention probabilities from raw scores: softmax(round(round(scores / divisor) + bias)) in float32, rounded to
-// the scores' dtype. scores [batch, heads, query, key] contiguous; bias [batch or 1, 1, query, key] or undefined.
-// When given, `masked_scores` receives round(round(scores / divisor) + bias), the attention scores hook's value.
-at::Tensor scaled_masked_softmax(const at::Tensor& scores, double divisor, const at::Tensor& bias,
-                                 at::Tensor* masked_scores = nullptr);
 
 }  // namespace moulin::cpu

@@ -135,22 +135,10 @@ at::Tensor attention(const at::Tensor& x, const LayerWeights& w, const LlamaConf
   const auto groups = c.kv_groups();
   const at::Tensor grouped_q = q.transpose(1, 2).contiguous().view({batch, kv_heads, groups * tokens, head_dim});
   at::Tensor scores = at::matmul(grouped_q, keys.transpose(-1, -2)).view({batch, heads, tokens, total});
-  const double divisor = std::sqrt(static_cast<double>(head_dim));
-  // One fused pass that also hands the masked scores to a hook reading them; only a replaced score matrix is
-  // recomputed.
-  const bool watch_scores = in.hook.wants(HookPoint::kAttnScores, layer);
-  at::Tensor masked_scores;
-  at::Tensor probabilities = cpu::scaled_masked_softmax(scores, divisor, in.bias, watch_scores ? &masked_scores : nullptr);
-  if (!probabilities.defined()) {
-    masked_scores = scores.div_(divisor);
-    if (in.bias.defined()) masked_scores.add_(in.bias);
-  }
-  if (watch_scores) {
-    const at::Tensor new_scores = in.hook(HookPoint::kAttnScores, layer, masked_scores);
-    if (!new_scores.is_same(masked_scores)) probabilities = at::Tensor();
-    masked_scores = new_scores;
-  }
-  if (!probabilities.defined()) probabilities = at::softmax(masked_scores, -1, at::kFloat).to(x.scalar_type());
+  scores.div_(std::sqrt(static_cast<double>(head_dim)));
+  if (in.bias.defined()) scores.add_(in.bias);
+  scores = in.hook(HookPoint::kAttnScores, layer, scores);
+  const at::Tensor probabilities = at::softmax(scores, -1, at::kFloat).to(x.scalar_type());
   const at::Tensor pattern = in.hook(HookPoint::kAttnPattern, layer, probabilities);
 
   const at::Tensor grouped_z = at::matmul(pattern.view({batch, kv_heads, groups * tokens, total}), values);
@@ -163,9 +151,7 @@ at::Tensor mlp(const at::Tensor& x, const LayerWeights& w, const LlamaConfig& c,
   const at::Tensor gate_up = linear(x, w.gate_up_proj, w.gate_up_bias);  // [batch, pos, 2 d_mlp]
   const at::Tensor gate = hook(HookPoint::kMlpPre, layer, gate_up.narrow(-1, 0, c.intermediate_size));
   const at::Tensor up = hook(HookPoint::kMlpPreLinear, layer, gate_up.narrow(-1, c.intermediate_size, c.intermediate_size));
-  at::Tensor post = cpu::silu_mul(gate, up);
-  if (!post.defined()) post = at::silu(gate) * up;
-  post = hook(HookPoint::kMlpPost, layer, post);
+  const at::Tensor post = hook(HookPoint::kMlpPost, layer, at::silu(gate) * up);
   return linear(post, w.down_proj, w.down_bias);
 }
 
