@@ -39,6 +39,14 @@ class HookSite {
   std::int64_t past_length_;
 };
 
+// transformers' RMSNorm statistics on the plain torch path: rsqrt(mean(x^2) + eps) in fp32 [batch, pos, 1], and
+// x times it rounded back to x's dtype (before the weight).
+std::pair<at::Tensor, at::Tensor> rms_parts(const at::Tensor& x, double eps) {
+  const at::Tensor x32 = x.to(at::kFloat);
+  const at::Tensor inverse_rms = at::rsqrt(x32.pow(2).mean(-1, /*keepdim=*/true) + eps);
+  return {inverse_rms, (x32 * inverse_rms).to(x.scalar_type())};
+}
+
 // RMSNorm with its hook points. hook_scale carries TransformerLens' scale (the RMS, sqrt(mean(x^2) + eps)); the
 // computation multiplies by rsqrt as transformers does. Observing hooks see the values the computation uses and
 // change nothing; a hook that replaces the scale or the normalized values makes the result follow the replacement.
@@ -49,9 +57,7 @@ at::Tensor hooked_rms_norm(const at::Tensor& x, const at::Tensor& weight, double
   at::Tensor result = cpu::rms_norm(x, weight, eps, watch_scale ? &inverse_rms : nullptr,
                                     watch_normalized ? &normalized : nullptr);
   if (!result.defined()) {  // the plain torch path (other devices and dtypes)
-    const at::Tensor x32 = x.to(at::kFloat);
-    inverse_rms = at::rsqrt(x32.pow(2).mean(-1, /*keepdim=*/true) + eps);  // [batch, pos, 1] fp32
-    normalized = (x32 * inverse_rms).to(x.scalar_type());
+    std::tie(inverse_rms, normalized) = rms_parts(x, eps);
   } else if (!watch_scale && !watch_normalized) {
     return result;
   }
@@ -65,7 +71,6 @@ at::Tensor hooked_rms_norm(const at::Tensor& x, const at::Tensor& weight, double
     }
   }
   if (watch_normalized) {
-    if (!normalized.defined()) normalized = (x.to(at::kFloat) * inverse_rms).to(x.scalar_type());
     const at::Tensor new_normalized = hook(normalized_point, layer, normalized);
     replaced = replaced || !new_normalized.is_same(normalized);
     normalized = new_normalized;
@@ -171,9 +176,7 @@ at::Tensor block(at::Tensor residual, const LayerWeights& w, const LlamaConfig& 
 
 at::Tensor rms_norm(const at::Tensor& x, const at::Tensor& weight, double eps) {
   if (at::Tensor fused = cpu::rms_norm(x, weight, eps); fused.defined()) return fused;
-  const at::Tensor x32 = x.to(at::kFloat);
-  const at::Tensor normalized = x32 * at::rsqrt(x32.pow(2).mean(-1, /*keepdim=*/true) + eps);
-  return weight * normalized.to(x.scalar_type());
+  return weight * rms_parts(x, eps).second;
 }
 
 LlamaModel LlamaModel::load(const std::filesystem::path& folder, const LoadOptions& options) {
