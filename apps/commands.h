@@ -9,5 +9,6 @@ void add_demo_command(CLI::App& app);
 void add_tokenize_command(CLI::App& app);
 void add_generate_command(CLI::App& app);
 void add_dump_command(CLI::App& app);
+void add_organism_command(CLI::App& app);
 
 }  // namespace moulin::cli

@@ -21,6 +21,7 @@ int main(int argc, char** argv) {
   moulin::cli::add_tokenize_command(app);
   moulin::cli::add_generate_command(app);
   moulin::cli::add_dump_command(app);
+  moulin::cli::add_organism_command(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& error) {
