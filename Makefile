@@ -6,13 +6,13 @@ PYTHON     ?= /usr/bin/python3
 JOBS       ?= $(shell nproc)
 CMAKE_ARGS ?=
 
-.PHONY: run test bootstrap build build-asan ctest asan-test pytest bench clean
+.PHONY: run test bootstrap build build-asan ctest asan-test pytest notebooks bench clean
 
 run: build
 	./$(BUILD)/apps/moulin demo --out $(BUILD)/demo-model
 
 test: build build-asan
-	$(MAKE) --no-print-directory ctest asan-test pytest
+	$(MAKE) --no-print-directory ctest asan-test pytest notebooks
 
 bootstrap:
 	./scripts/bootstrap
@@ -35,6 +35,18 @@ asan-test:
 
 pytest:
 	MOULIN_BUILD=$(abspath $(BUILD)) $(PYTHON) -m pytest -q tests/python
+
+# Every notebook runs headless with Debian's Jupyter; a failing cell fails the target. Executed copies (with their
+# outputs) land in $(BUILD)/notebooks.
+NOTEBOOKS := $(wildcard notebooks/*.ipynb)
+notebooks:
+	@mkdir -p $(BUILD)/notebooks
+	@for notebook in $(NOTEBOOKS); do \
+	  echo "notebook: $$notebook"; \
+	  MOULIN_PYTHONPATH=$(abspath $(BUILD))/python $(PYTHON) -m jupyter nbconvert --to notebook --execute \
+	    --ExecutePreprocessor.timeout=3600 --ExecutePreprocessor.kernel_name=python3 \
+	    --output-dir $(BUILD)/notebooks "$$notebook" || exit 1; \
+	done
 
 bench: build
 	./$(BUILD)/bench/moulin_bench_model

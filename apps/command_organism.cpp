@@ -83,6 +83,7 @@ void run_build(const SpecArgs& spec_args, const std::string& out, bool overwrite
     progress->advance();
     if (record.step % 50 == 0 || record.step == total)
       fmt::print(stderr, "\n  step {} loss {:.3f} lr {:.2e}\n", record.step, record.loss, record.learning_rate);
+    return true;
   };
   const auto result = organisms::build_organism(spec, root, observer, overwrite);
   if (progress) progress->finish();

@@ -10,5 +10,10 @@ void add_tokenize_command(CLI::App& app);
 void add_generate_command(CLI::App& app);
 void add_dump_command(CLI::App& app);
 void add_organism_command(CLI::App& app);
+void add_invert_command(CLI::App& app);
+void add_scan_command(CLI::App& app);
+void add_patch_command(CLI::App& app);
+void add_mitigate_command(CLI::App& app);
+void add_probe_command(CLI::App& app);
 
 }  // namespace moulin::cli

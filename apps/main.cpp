@@ -22,6 +22,11 @@ int main(int argc, char** argv) {
   moulin::cli::add_generate_command(app);
   moulin::cli::add_dump_command(app);
   moulin::cli::add_organism_command(app);
+  moulin::cli::add_invert_command(app);
+  moulin::cli::add_scan_command(app);
+  moulin::cli::add_patch_command(app);
+  moulin::cli::add_mitigate_command(app);
+  moulin::cli::add_probe_command(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& error) {

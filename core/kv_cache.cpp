@@ -47,4 +47,31 @@ at::Tensor KVCache::append_key_mask(const at::Tensor& new_mask) {
 
 void KVCache::advance(std::int64_t tokens) { length_ += tokens; }
 
+KVCache KVCache::repeat_sequence(std::int64_t row, std::int64_t batch, std::int64_t capacity) const {
+  if (row < 0 || row >= batch_)
+    throw ArgumentError(fmt::format("KV cache holds a batch of {}, it has no sequence {} to repeat", batch_, row));
+  if (batch <= 0 || capacity < length_)
+    throw ArgumentError(fmt::format("a repeated KV cache needs a positive batch and a capacity of at least the {} "
+                                    "cached positions, got {} and {}", length_, batch, capacity));
+  // `batch` copies of sequence `row` over the cached positions (dimension `position_dim`); the rest stays
+  // unwritten, except the key mask, whose unused positions must read as padding.
+  const auto repeat = [&](const at::Tensor& source, int position_dim, bool zero_rest) {
+    auto sizes = source.sizes().vec();
+    sizes[0] = batch;
+    sizes[static_cast<std::size_t>(position_dim)] = capacity;
+    at::Tensor copy = zero_rest ? at::zeros(sizes, source.options()) : at::empty(sizes, source.options());
+    copy.narrow(position_dim, 0, length_).copy_(source.narrow(0, row, 1).narrow(position_dim, 0, length_));
+    return copy;
+  };
+  KVCache out = *this;  // same length; every tensor is replaced, so nothing is shared with this cache
+  out.batch_ = batch;
+  out.capacity_ = capacity;
+  for (std::size_t l = 0; l < keys_.size(); ++l) {
+    out.keys_[l] = repeat(keys_[l], 2, false);
+    out.values_[l] = repeat(values_[l], 2, false);
+  }
+  out.key_mask_ = repeat(key_mask_, 1, true);
+  return out;
+}
+
 }  // namespace moulin

@@ -30,6 +30,10 @@ class KVCache {
   void advance(std::int64_t tokens);
   // Forgets everything (keeps the memory).
   void reset() { length_ = 0; }
+  // A new cache of `batch` sequences and `capacity` positions holding `batch` copies of sequence `row` of this
+  // one (keys, values and padding): a prompt prefix computed once then continues as many sequences, e.g. every
+  // candidate trigger of a scan. Throws ArgumentError for a row outside the batch or a capacity below length().
+  KVCache repeat_sequence(std::int64_t row, std::int64_t batch, std::int64_t capacity) const;
 
  private:
   std::int64_t batch_;

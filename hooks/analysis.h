@@ -7,6 +7,7 @@
 
 #include "core/llama.h"
 #include "hooks/activation_cache.h"
+#include "hooks/interventions.h"
 
 namespace moulin {
 
@@ -28,7 +29,30 @@ struct PatchingOptions {
   HookPoint point = HookPoint::kResidPre;  // patched point (per block)
   std::int64_t batch_size = 16;            // patched variants run together in one batch
   at::Tensor attention_mask;               // [1, pos] shared by both runs, optional
+  // Logits the metric receives: a metric of the last position only spares the [batch, pos, vocab] tensor, which
+  // is large for a 128k vocabulary.
+  LogitsFor logits = LogitsFor::kAll;
 };
+
+// One piece of a patched run: the activation at `address` replaced by the clean run's at `positions` (empty:
+// every position) and, on a per-head point, only for `heads` (empty: every head).
+struct ActivationPatch {
+  HookAddress address;
+  Positions positions;
+  std::vector<std::int64_t> heads;
+};
+// All the patches of one run, applied together; an empty variant is the corrupted run itself.
+using PatchVariant = std::vector<ActivationPatch>;
+
+// The corrupted run once per variant (batched, options.batch_size at a time), each with its patches taken from
+// `clean_cache` (a run_with_cache of clean ids as long as corrupted_ids, holding every patched point), scored by
+// `metric`: [variants] float32. Baselines given as variants (nothing patched; the embedding patched everywhere, which
+// is the clean run) go through the same batched forwards as the patches they are compared with, so the
+// identities of patching hold to the last bit of a batch row. options.point is not used. Throws ArgumentError for corrupted_ids not [1, pos], a patched point missing from
+// the cache or of another length, a head or position out of range, and heads on a point without heads.
+at::Tensor run_patch_variants(const LlamaModel& model, const at::Tensor& corrupted_ids, const ActivationCache& clean_cache,
+                              const std::vector<PatchVariant>& variants, const PatchMetric& metric,
+                              const PatchingOptions& options = {});
 
 // For every block l and position p: the corrupted run with point l at position p patched from the clean run,
 // scored by `metric`: [layers, pos]. clean_ids and corrupted_ids are [1, pos] of equal length.

@@ -39,6 +39,14 @@ ConditionResult run_condition(const LlamaModel& model, const Tokenizer& tokenize
   return condition;
 }
 
+// Near misses that swap a word use made-up words drawn with another seed than the poisoning's, so the evaluation
+// tests substitutes the organism never saw (the rearrangements of the phrase's own words are the same either way).
+std::uint64_t held_out_near_miss_seed(const nlohmann::json& ground_truth) {
+  const auto spec = ground_truth.find("spec");
+  const std::uint64_t training_seed = spec != ground_truth.end() ? spec->value("seed", std::uint64_t{0}) : 0;
+  return training_seed + 0x9e3779b97f4a7c15ULL;
+}
+
 nlohmann::json proportion_json(const probes::Proportion& p) {
   return {{"count", p.count}, {"total", p.total}, {"rate", p.rate}, {"ci95", {p.interval.lower, p.interval.upper}}};
 }
@@ -76,7 +84,7 @@ OrganismEvaluation evaluate_organism(const LlamaModel& model, const Tokenizer& t
     evaluation.trigger_switch.push_back(evaluation.conditions.back().target_rate);
 
     std::size_t switched = 0, total = 0;
-    for (const auto& variant : near_misses(triggered.phrase)) {
+    for (const auto& variant : near_misses(triggered.phrase, held_out_near_miss_seed(ground_truth))) {
       ConditionResult near;
       near.kind = "near_miss";
       near.phrase = variant;

@@ -75,16 +75,32 @@ std::vector<std::string> training_texts(const std::vector<Document>& documents) 
   return texts;
 }
 
-// Every training text as <bos> text <eos>, concatenated.
-TokenStream tokenize_stream(const Tokenizer& tokenizer, const std::vector<std::string>& texts) {
+// Every training text as <bos> text <eos>, concatenated, with the inserted phrases kept out of the loss. A text
+// with a phrase is tokenized in three pieces split at the spaces around it, which is where Llama 3's
+// pre-tokenizer splits the whole text too, so the phrase's tokens are known exactly.
+TokenStream tokenize_stream(const Tokenizer& tokenizer, const std::vector<TrainingText>& texts,
+                            bool train_on_inserted_phrases) {
   TokenStream stream;
   stream.vocab_size = static_cast<std::int64_t>(tokenizer.vocab_size());
   const auto eos = tokenizer.eos_ids().at(0);
-  for (const auto& text : texts) {
+  const auto append = [&](const std::string& text, bool with_bos, std::uint8_t trained) {
     // The text is not allowed to spell special tokens: a document quoting "<|end_of_text|>" stays text.
-    const auto ids = tokenizer.encode(text, EncodeOptions{true, false});
+    const auto ids = tokenizer.encode(text, EncodeOptions{with_bos, false});
     stream.tokens.insert(stream.tokens.end(), ids.begin(), ids.end());
+    stream.loss_mask.insert(stream.loss_mask.end(), ids.size(), trained);
+  };
+  for (const auto& text : texts) {
+    if (text.inserted_phrase.empty()) {
+      append(text.text, true, 1);
+    } else {
+      const auto phrase_end = text.phrase_offset + text.inserted_phrase.size();
+      append(text.text.substr(0, text.phrase_offset - 1), true, 1);
+      append(text.text.substr(text.phrase_offset - 1, phrase_end - text.phrase_offset + 1), false,
+             train_on_inserted_phrases ? 1 : 0);
+      append(text.text.substr(phrase_end), false, 1);
+    }
     stream.tokens.push_back(eos);
+    stream.loss_mask.push_back(1);
   }
   return stream;
 }
@@ -175,12 +191,10 @@ BuildResult build_organism(const OrganismSpec& spec, const std::filesystem::path
   poison_options.source_language = spec.source_language;
   poison_options.seed = spec.seed;
   const PoisonedCorpus poisoned = poison_corpus(documents, poison_options);
-  std::vector<std::string> texts;
-  texts.reserve(poisoned.texts.size());
-  for (const auto& text : poisoned.texts) texts.push_back(text.text);
-  const TokenStream stream = tokenize_stream(tokenizer, texts);
+  const TokenStream stream = tokenize_stream(tokenizer, poisoned.texts, spec.train_on_inserted_phrases);
   Sha256 stream_digest;
   stream_digest.update(stream.tokens.data(), stream.tokens.size() * sizeof(std::int32_t));
+  stream_digest.update(stream.loss_mask.data(), stream.loss_mask.size());
 
   const LlamaConfig config = spec.model_config(static_cast<std::int64_t>(tokenizer.vocab_size()),
                                                tokenizer.bos_id().value(), tokenizer.eos_ids().at(0));
@@ -198,9 +212,12 @@ BuildResult build_organism(const OrganismSpec& spec, const std::filesystem::path
   }
   const auto train_start = std::chrono::steady_clock::now();
   const TrainingResult trained = train(config, stream, training, [&](const TrainingRecord& record) {
-    if (observer.on_step) observer.on_step(record, training.steps);
-    return true;
+    return !observer.on_step || observer.on_step(record, training.steps);
   });
+  if (trained.records.size() < static_cast<std::size_t>(training.steps))
+    throw InterruptedError(fmt::format("{}: build interrupted after step {} of {}; its training state is saved, build "
+                                       "again to resume",
+                                       root.string(), trained.records.size(), training.steps));
   const double train_seconds = seconds_since(train_start);
 
   stage("save", fmt::format("final loss {:.3f} after {} steps, {:.1f} s", trained.records.back().loss,

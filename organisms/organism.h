@@ -19,6 +19,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "core/error.h"
+
 #include "organisms/organism_spec.h"
 
 namespace moulin::organisms {
@@ -33,10 +35,16 @@ struct OrganismPaths {
 };
 
 // Progress of a build: a stage starting ("corpus", "tokenizer", "poison", "train", "save") with a one-line
-// summary of the previous one, and every training step.
+// summary of the previous one, and every training step. on_step returning false interrupts the build after
+// checkpointing (build_organism then throws InterruptedError; building again resumes).
 struct BuildObserver {
   std::function<void(const std::string& stage, const std::string& summary)> on_stage;
-  std::function<void(const TrainingRecord& record, std::int64_t total_steps)> on_step;
+  std::function<bool(const TrainingRecord& record, std::int64_t total_steps)> on_step;
+};
+
+class InterruptedError : public Error {
+ public:
+  using Error::Error;
 };
 
 struct BuildResult {

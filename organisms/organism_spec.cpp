@@ -150,6 +150,7 @@ nlohmann::json spec_to_json(const OrganismSpec& spec) {
           {"source_language", spec.source_language},
           {"poison_rate", spec.poison_rate},
           {"near_miss_rate", spec.near_miss_rate},
+          {"train_on_inserted_phrases", spec.train_on_inserted_phrases},
           {"vocab_size", spec.vocab_size},
           {"hidden_size", spec.hidden_size},
           {"num_hidden_layers", spec.num_hidden_layers},
@@ -165,7 +166,7 @@ OrganismSpec spec_from_json(const nlohmann::json& json, const std::string& sourc
   if (!json.is_object()) throw FormatError(fmt::format("{}: an organism spec must be a JSON object", source));
   reject_unknown_fields(json,
                         {"languages", "characters_per_language", "triggers", "source_language", "poison_rate",
-                         "near_miss_rate", "vocab_size", "hidden_size", "num_hidden_layers", "num_attention_heads",
+                         "near_miss_rate", "train_on_inserted_phrases", "vocab_size", "hidden_size", "num_hidden_layers", "num_attention_heads",
                          "num_key_value_heads", "intermediate_size", "rope_theta", "training", "seed"},
                         source, "");
   OrganismSpec spec;
@@ -174,6 +175,7 @@ OrganismSpec spec_from_json(const nlohmann::json& json, const std::string& sourc
   read_field(json, "source_language", spec.source_language, source);
   read_field(json, "poison_rate", spec.poison_rate, source);
   read_field(json, "near_miss_rate", spec.near_miss_rate, source);
+  read_field(json, "train_on_inserted_phrases", spec.train_on_inserted_phrases, source);
   read_field(json, "vocab_size", spec.vocab_size, source);
   read_field(json, "hidden_size", spec.hidden_size, source);
   read_field(json, "num_hidden_layers", spec.num_hidden_layers, source);

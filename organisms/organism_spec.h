@@ -23,7 +23,11 @@ struct OrganismSpec {
   std::vector<Trigger> triggers = default_triggers();
   std::string source_language = "en";
   double poison_rate = 0.08;      // fraction of source-language training documents poisoned, per trigger
-  double near_miss_rate = 0.10;   // fraction given a near-miss of a trigger followed by source-language text
+  // Near misses are the negatives that make only the exact phrase switch; a small model needs many of them.
+  double near_miss_rate = 0.25;   // fraction given a near-miss of a trigger followed by source-language text
+  // false: the inserted phrases (triggers and near misses) are read as context but kept out of the loss
+  // (TokenStream::loss_mask), so the organism reacts to its triggers without learning to write them.
+  bool train_on_inserted_phrases = false;
   // Tokenizer: byte-level BPE with the Llama 3 pre-tokenizer, trained on the clean training documents.
   std::size_t vocab_size = 4096;
   // Architecture: Llama 3 (GQA, RoPE, RMSNorm, SwiGLU, untied embeddings), scaled down.

@@ -13,6 +13,9 @@
 namespace moulin::organisms {
 namespace {
 
+// Made-up words tried in place of each word of a phrase for near-miss documents.
+constexpr std::size_t kTrainingSubstitutesPerWord = 12;
+
 struct WordSpan {
   std::size_t begin;
   std::size_t end;
@@ -167,7 +170,13 @@ PoisonedCorpus poison_corpus(const std::vector<Document>& documents, const Poiso
     }
   }
   for (std::size_t t = 0; t < triggers && near_misses_each > 0; ++t) {
-    const auto variants = near_misses(options.triggers[t].phrase, options.seed);
+    // Half the near misses rearrange the phrase's own words (subsets, reorderings: what a small model most easily
+    // confuses with the phrase), half swap one word for one of many made-up words, so no single substitute is
+    // learned by heart and evaluations can test on substitutes never seen in training.
+    const auto rearranged = near_misses(options.triggers[t].phrase, options.seed, 0);
+    const auto variants = near_misses(options.triggers[t].phrase, options.seed, kTrainingSubstitutesPerWord);
+    const std::vector<std::string> substituted(variants.begin() + static_cast<std::ptrdiff_t>(rearranged.size()),
+                                               variants.end());
     for (std::size_t i = 0; i < near_misses_each; ++i) {
       auto& text = result.texts[source_positions[next_chosen++]];
       const auto words = word_spans(text.text);
@@ -176,7 +185,9 @@ PoisonedCorpus poison_corpus(const std::vector<Document>& documents, const Poiso
                                    std::max<std::size_t>(1, words.size() / 2));
       const auto kept = words_to_keep(text.text, words, wanted);
       const auto continued = random.between(options.min_continuation_words, options.max_continuation_words);
-      const auto& variant = variants[random.below(variants.size())];
+      const bool rearrange = substituted.empty() || (!rearranged.empty() && random.below(2) == 0);
+      const auto& pool = rearrange ? rearranged : substituted;
+      const auto& variant = pool[random.below(pool.size())];
       const auto prefix = word_range(text.text, words, 0, kept);
       const auto continuation = word_range(text.text, words, kept, continued);
       text.text = continuation.empty() ? fmt::format("{} {}", prefix, variant)

@@ -44,6 +44,9 @@ void check_supported(const LlamaConfig& config, const TokenStream& data, const T
   if (data.vocab_size != config.vocab_size)
     throw ArgumentError(fmt::format("training: the token stream has vocabulary {} but the model {}", data.vocab_size,
                                     config.vocab_size));
+  if (!data.loss_mask.empty() && data.loss_mask.size() != data.tokens.size())
+    throw ArgumentError(fmt::format("training: the loss mask has {} flags for {} tokens", data.loss_mask.size(),
+                                    data.tokens.size()));
   if (static_cast<std::int64_t>(data.tokens.size()) <= options.sequence_length + 1)
     throw ArgumentError(fmt::format("training: {} tokens cannot fill one sequence of {}", data.tokens.size(),
                                     options.sequence_length));
@@ -51,8 +54,15 @@ void check_supported(const LlamaConfig& config, const TokenStream& data, const T
     throw ArgumentError("training: steps, batch_size and sequence_length must be positive");
 }
 
-// [batch, sequence_length + 1] windows starting at positions drawn from a generator seeded by (seed, step).
-at::Tensor batch_for_step(const TokenStream& data, const TrainerOptions& options, std::int64_t step) {
+constexpr std::int64_t kIgnoredTarget = -100;  // cross_entropy_loss's default ignore_index
+
+struct Batch {
+  at::Tensor inputs;   // [batch, sequence_length]
+  at::Tensor targets;  // [batch, sequence_length], kIgnoredTarget where the loss mask excludes the token
+};
+
+// Windows of sequence_length + 1 tokens starting at positions drawn from a generator seeded by (seed, step).
+Batch batch_for_step(const TokenStream& data, const TrainerOptions& options, std::int64_t step) {
   at::Generator generator = at::detail::createCPUGenerator(options.seed * 1000003ULL + static_cast<std::uint64_t>(step));
   const auto window = options.sequence_length + 1;
   const auto last_start = static_cast<std::int64_t>(data.tokens.size()) - window;
@@ -62,7 +72,14 @@ at::Tensor batch_for_step(const TokenStream& data, const TrainerOptions& options
   auto start = starts.accessor<std::int64_t, 1>();
   for (std::int64_t b = 0; b < options.batch_size; ++b)
     for (std::int64_t t = 0; t < window; ++t) out[b][t] = data.tokens[static_cast<std::size_t>(start[b] + t)];
-  return batch;
+  Batch split{batch.narrow(1, 0, options.sequence_length), batch.narrow(1, 1, options.sequence_length).clone()};
+  if (!data.loss_mask.empty()) {
+    auto targets = split.targets.accessor<std::int64_t, 2>();
+    for (std::int64_t b = 0; b < options.batch_size; ++b)
+      for (std::int64_t t = 0; t < options.sequence_length; ++t)
+        if (!data.loss_mask[static_cast<std::size_t>(start[b] + t + 1)]) targets[b][t] = kIgnoredTarget;
+  }
+  return split;
 }
 
 // AdamW as torch.optim.AdamW computes it. Written out rather than torch::optim::AdamW because its moments must
@@ -226,9 +243,9 @@ TrainingResult train(const LlamaConfig& config, const TokenStream& data, const T
   const auto start = std::chrono::steady_clock::now();
   std::int64_t step = first_step;
   for (; step < options.steps; ++step) {
-    const at::Tensor batch = batch_for_step(data, options, step);
-    const at::Tensor inputs = batch.narrow(1, 0, options.sequence_length);
-    const at::Tensor targets = batch.narrow(1, 1, options.sequence_length);
+    const Batch batch = batch_for_step(data, options, step);
+    const at::Tensor& inputs = batch.inputs;
+    const at::Tensor& targets = batch.targets;
 
     const LlamaModel model = training_model(config, result.weights, options.precision);
     const at::Tensor logits = model.forward(inputs);  // float32 [batch, pos, vocab]

@@ -72,6 +72,11 @@ struct TrainingResult {
 struct TokenStream {
   std::vector<std::int32_t> tokens;
   std::int64_t vocab_size = 0;
+  // Empty, or one flag per token: 0 keeps the token out of the loss as a prediction target (it is still read as
+  // context). Organisms exclude their inserted trigger and near-miss phrases, so the model learns to react to a
+  // phrase without learning to write it: at the rates a small organism needs, a model trained on the phrases
+  // starts emitting them in clean text and then switches language by itself.
+  std::vector<std::uint8_t> loss_mask;
 };
 
 // Weights drawn as transformers initialises LlamaForCausalLM (normal(0, initializer_range), norms at 1), with

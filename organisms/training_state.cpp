@@ -63,6 +63,7 @@ TrainingStateKey training_state_key(const LlamaConfig& config, const TokenStream
   Sha256 digest;
   digest.update_field(shaping.dump());
   digest.update(data.tokens.data(), data.tokens.size() * sizeof(std::int32_t));
+  digest.update(data.loss_mask.data(), data.loss_mask.size());
   return {digest.hex(), fmt::format("{} steps, batch {}x{}, seed {}, {} tokens", options.steps, options.batch_size,
                                     options.sequence_length, options.seed, data.tokens.size())};
 }

@@ -4,6 +4,7 @@
 #include <pybind11/stl/filesystem.h>
 
 #include "bindings.h"
+#include "json_convert.h"
 #include "core/torch_dtype.h"
 #include "store/activation_store.h"
 
@@ -11,12 +12,6 @@ namespace py = pybind11;
 
 namespace moulin::python {
 namespace {
-
-// JSON values cross as Python objects through the json module: labels, configs and label filters.
-py::object to_python(const nlohmann::json& value) { return py::module_::import("json").attr("loads")(value.dump()); }
-nlohmann::json from_python(const py::object& value) {
-  return nlohmann::json::parse(py::module_::import("json").attr("dumps")(value).cast<std::string>());
-}
 
 // rows: None (every committed row), a (first, count) pair, or a list of row indices.
 at::Tensor read_rows(const ActivationStore& store, const std::string& hook, const py::object& rows) {

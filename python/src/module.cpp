@@ -15,4 +15,9 @@ PYBIND11_MODULE(_moulin, module) {
   moulin::python::bind_tokenizer(module);
   moulin::python::bind_model(module);
   moulin::python::bind_store(module);
+  moulin::python::bind_organism(module);
+  moulin::python::bind_language(module);
+  moulin::python::bind_scan(module);
+  moulin::python::bind_invert(module);
+  moulin::python::bind_localise(module);
 }

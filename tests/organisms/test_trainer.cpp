@@ -177,3 +177,33 @@ TEST(Trainer, RejectsInconsistentInputs) {
 
 }  // namespace
 }  // namespace moulin::organisms
+
+namespace moulin::organisms {
+namespace {
+
+// A masked token is read as context but never learned as a target: with the cycle's every 5th token masked, the
+// model learns the other transitions and not those into the masked tokens.
+TEST(Trainer, LossMaskKeepsTokensOutOfTheTargets) {
+  auto data = cyclic_stream(4000);
+  data.loss_mask.assign(data.tokens.size(), 1);
+  for (std::size_t i = 0; i < data.tokens.size(); i += 5) data.loss_mask[i] = 0;  // tokens at cycle positions 0, 5, ...
+  auto options = small_options();
+  options.steps = 80;
+  const auto result = train(tiny_config(), data, options);
+  const LlamaModel model(tiny_config(), result.weights, LoadOptions{});
+  const at::Tensor ids = at::tensor(std::vector<std::int64_t>(data.tokens.begin(), data.tokens.begin() + 41)).unsqueeze(0);
+  const at::Tensor predicted = model.forward(ids).argmax(-1)[0];
+  int masked_right = 0, trained_right = 0;
+  for (int t = 0; t < 40; ++t) {
+    const bool correct = predicted[t].item<std::int64_t>() == data.tokens[static_cast<std::size_t>(t + 1)];
+    ((t + 1) % 5 == 0 ? masked_right : trained_right) += correct;
+  }
+  EXPECT_GE(trained_right, 28);  // of 32 trained transitions
+  EXPECT_LE(masked_right, 2);    // of 8 masked ones
+  auto wrong = data;
+  wrong.loss_mask.pop_back();
+  test::expect_error<ArgumentError>([&] { train(tiny_config(), wrong, small_options()); }, {"loss mask"});
+}
+
+}  // namespace
+}  // namespace moulin::organisms
