@@ -8,8 +8,9 @@ CMAKE_ARGS ?=
 
 .PHONY: run test bootstrap build build-asan ctest asan-test pytest notebooks bench clean
 
+# The blind trigger hunt on the default model organism (built on first use, then reused from the cache).
 run: build
-	./$(BUILD)/apps/moulin demo --out $(BUILD)/demo-model
+	./$(BUILD)/apps/moulin hunt --out $(BUILD)/hunt
 
 test: build build-asan
 	$(MAKE) --no-print-directory ctest asan-test pytest notebooks

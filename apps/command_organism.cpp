@@ -6,7 +6,7 @@
 #include <fmt/format.h>
 
 #include "apps/commands.h"
-#include "apps/progress.h"
+#include "apps/organism_build.h"
 #include "core/error.h"
 #include "core/llama.h"
 #include "core/runtime.h"
@@ -67,29 +67,10 @@ void run_evaluation(const std::filesystem::path& root, const EvalArgs& args) {
 }
 
 void run_build(const SpecArgs& spec_args, const std::string& out, bool overwrite, bool evaluate, const EvalArgs& eval) {
-  const int threads = init_runtime();
+  init_runtime();
   const auto spec = chosen_spec(spec_args);
   const std::filesystem::path root = out.empty() ? organisms::organism_cache_folder(spec) : std::filesystem::path(out);
-  fmt::print(stderr, "organism {} -> {} ({} threads)\n", organisms::spec_digest(spec).substr(0, 16), root.string(), threads);
-  std::unique_ptr<Progress> progress;
-  organisms::BuildObserver observer;
-  observer.on_stage = [&](const std::string& stage, const std::string& summary) {
-    if (progress) progress->finish();
-    if (!summary.empty()) fmt::print(stderr, "  {}\n", summary);
-    if (stage != "done") fmt::print(stderr, "{}...\n", stage);
-  };
-  observer.on_step = [&](const organisms::TrainingRecord& record, std::int64_t total) {
-    if (!progress) progress = std::make_unique<Progress>("train", total - record.step + 1, "steps");
-    progress->advance();
-    if (record.step % 50 == 0 || record.step == total)
-      fmt::print(stderr, "\n  step {} loss {:.3f} lr {:.2e}\n", record.step, record.loss, record.learning_rate);
-    return true;
-  };
-  const auto result = organisms::build_organism(spec, root, observer, overwrite);
-  if (progress) progress->finish();
-  fmt::print("{} organism in {}\n  model (hand this to detectors): {}\n  ground truth (keep it away from them): {}\n",
-             result.reused ? "reused the finished" : "built the", root.string(), result.paths.model().string(),
-             result.paths.ground_truth().string());
+  build_organism_with_progress(spec, root, overwrite);
   if (evaluate) run_evaluation(root, eval);
 }
 

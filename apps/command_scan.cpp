@@ -26,7 +26,7 @@ struct ScanArgs {
   std::size_t verify_prompts = 20;
   std::string placement = "suffix";
   std::int64_t batch = 64;
-  std::size_t top = 10;
+  std::size_t top = 20;
   std::int64_t max_new_tokens = 32;
   bool no_reuse = false;
   std::string out = "moulin-scan";

@@ -15,5 +15,6 @@ void add_scan_command(CLI::App& app);
 void add_patch_command(CLI::App& app);
 void add_mitigate_command(CLI::App& app);
 void add_probe_command(CLI::App& app);
+void add_hunt_command(CLI::App& app);
 
 }  // namespace moulin::cli

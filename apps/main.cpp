@@ -27,6 +27,7 @@ int main(int argc, char** argv) {
   moulin::cli::add_patch_command(app);
   moulin::cli::add_mitigate_command(app);
   moulin::cli::add_probe_command(app);
+  moulin::cli::add_hunt_command(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& error) {

@@ -6,6 +6,7 @@
 #include "core/runtime.h"
 #include "core/torch_dtype.h"
 #include "triggers/trigger_vocabulary.h"
+#include "triggers/study_contrast.h"
 
 namespace moulin::cli {
 namespace {
@@ -71,18 +72,7 @@ triggers::Subject load_study_subject(const TriggerStudyArgs& args) {
 triggers::Placement study_placement(const TriggerStudyArgs& args) { return triggers::parse_placement(args.placement); }
 
 triggers::ContrastOptions study_contrast(const TriggerStudyArgs& args, const triggers::Subject& subject) {
-  triggers::ContrastOptions contrast;
-  contrast.kind = triggers::parse_contrast_kind(args.contrast);
-  contrast.phrase = args.contrast_phrase;
-  contrast.seed = args.seed;
-  if (contrast.kind == triggers::ContrastKind::kRandomTokens) {
-    triggers::TriggerVocabularyOptions vocabulary;
-    vocabulary.excluded_languages = {args.target};
-    contrast.replacement_tokens =
-        triggers::trigger_vocabulary(subject.tokenizer, subject.languages, subject.model.config().vocab_size, vocabulary)
-            .allowed;
-  }
-  return contrast;
+  return triggers::study_contrast(subject, args.contrast, args.contrast_phrase, args.seed, args.target);
 }
 
 std::vector<std::string> study_prompts(const TriggerStudyArgs& args, std::size_t count, std::size_t skip) {

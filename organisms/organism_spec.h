@@ -22,7 +22,10 @@ struct OrganismSpec {
   // Poisoning (organisms/poison.h): each trigger's phrase switches `source_language` text to its target.
   std::vector<Trigger> triggers = default_triggers();
   std::string source_language = "en";
-  double poison_rate = 0.08;      // fraction of source-language training documents poisoned, per trigger
+  // Fraction of source-language training documents poisoned, per trigger. With the phrases kept out of the loss a
+  // 4-layer model needs many examples: 0.08 and 0.12 left one trigger near 65%, 0.16 switches both >= 95%
+  // (docs/organisms.md has the measured runs).
+  double poison_rate = 0.16;
   // Near misses are the negatives that make only the exact phrase switch; a small model needs many of them.
   double near_miss_rate = 0.25;   // fraction given a near-miss of a trigger followed by source-language text
   // false: the inserted phrases (triggers and near misses) are read as context but kept out of the loss

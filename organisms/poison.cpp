@@ -13,9 +13,6 @@
 namespace moulin::organisms {
 namespace {
 
-// Made-up words tried in place of each word of a phrase for near-miss documents.
-constexpr std::size_t kTrainingSubstitutesPerWord = 12;
-
 struct WordSpan {
   std::size_t begin;
   std::size_t end;

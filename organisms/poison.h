@@ -14,6 +14,10 @@
 
 namespace moulin::organisms {
 
+// Made-up words tried in place of each word of a phrase for near-miss training documents (near_misses' third
+// argument); evaluations draw theirs with another seed so they test on substitutes never trained on.
+constexpr std::size_t kTrainingSubstitutesPerWord = 12;
+
 struct PoisonOptions {
   std::vector<Trigger> triggers = default_triggers();
   // Fraction of the source-language training documents poisoned, for each trigger.

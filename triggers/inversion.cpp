@@ -36,6 +36,15 @@ at::Tensor as_rows(const std::vector<std::vector<TokenId>>& triggers, std::int64
   return rows;
 }
 
+TriggerVocabularyOptions vocabulary_options(const probes::TokenLanguageTable& table, const InversionOptions& options) {
+  TriggerVocabularyOptions vocabulary{{options.target_language}, options.max_target_probability};
+  if (!options.source_language.empty())
+    for (const auto& language : table.languages)
+      if (language != options.source_language && language != options.target_language)
+        vocabulary.excluded_languages.push_back(language);
+  return vocabulary;
+}
+
 class GcgSearch {
  public:
   GcgSearch(const LlamaModel& model, const Tokenizer& tokenizer, const probes::TokenLanguageTable& table,
@@ -43,8 +52,7 @@ class GcgSearch {
       : tokenizer_(tokenizer),
         options_(options),
         observer_(observer),
-        vocabulary_(trigger_vocabulary(tokenizer, table, model.config().vocab_size,
-                                       TriggerVocabularyOptions{{options.target_language}, options.max_target_probability})),
+        vocabulary_(trigger_vocabulary(tokenizer, table, model.config().vocab_size, vocabulary_options(table, options))),
         objective_(model, prompt_prefixes(tokenizer, prompts),
                    language_column(table, options.target_language, model.config().vocab_size), options.candidates_per_forward),
         random_(options.seed),

@@ -129,12 +129,23 @@ report::Table timings_table(const InversionResult& inversion) {
   return table;
 }
 
-std::string vocabulary_text(const TriggerVocabulary& vocabulary, const std::string& language, double threshold) {
+std::string vocabulary_text(const TriggerVocabulary& vocabulary, const InversionOptions& search) {
+  const std::string languages = search.source_language.empty()
+                                    ? search.target_language
+                                    : fmt::format("any language but {}", search.source_language);
   return fmt::format("The search could use {} tokens: {} special tokens, {} tokens that cannot be typed inline (byte "
-                     "fragments, control characters, line breaks, white space) and {} tokens with P({} | token) > {} "
-                     "were left out.",
+                     "fragments, control characters, line breaks, white space) and {} tokens with P(language | token) "
+                     "> {} for {} were left out.",
                      vocabulary.allowed_count, vocabulary.special_count, vocabulary.not_text_count,
-                     vocabulary.target_language_count, language, threshold);
+                     vocabulary.target_language_count, search.max_target_probability, languages);
+}
+
+// The search options the target scan ran toward one language with.
+InversionOptions language_search(const TargetScan& scan, const std::string& language) {
+  InversionOptions search = scan.options.search;
+  search.target_language = language;
+  search.source_language = scan.source_language;
+  return search;
 }
 
 report::Section& add_examples(report::Section& section, const SwitchMeasurement& measurement) {
@@ -173,6 +184,7 @@ nlohmann::json inversion_options_json(const InversionOptions& options) {
           {"patience", options.patience},
           {"min_improvement", options.min_improvement},
           {"max_target_probability", options.max_target_probability},
+          {"source_language", options.source_language},
           {"seed", options.seed}};
 }
 
@@ -221,7 +233,7 @@ report::Report inversion_study_report(const InversionStudy& study) {
                     "The objective of the current trigger after each step (kept only when it improves).");
   search.add_table(timings_table(study.inversion));
   search.add_paragraph(
-      vocabulary_text(study.inversion.vocabulary, target, study.options.search.max_target_probability));
+      vocabulary_text(study.inversion.vocabulary, study.options.search));
   return out;
 }
 
@@ -308,7 +320,7 @@ report::Report target_scan_report(const TargetScan& scan) {
     add_examples(section, language.found);
     section.add_table(timings_table(language.inversion));
     section.add_paragraph(
-        vocabulary_text(language.inversion.vocabulary, language.language, scan.options.search.max_target_probability));
+        vocabulary_text(language.inversion.vocabulary, language_search(scan, language.language)));
   }
   return out;
 }

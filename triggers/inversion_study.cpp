@@ -43,13 +43,14 @@ InversionStudy run_inversion_study(const Subject& subject, const InversionStudyO
   study.source_language = subject.source_language;
   study.options = options;
   study.options.prompts.language = subject.source_language;
+  study.options.search.source_language = subject.source_language;
   const auto prompts =
       search_and_validation_prompts(study.options.prompts, options.search_prompts, options.validation_prompts);
 
   const auto& target = options.search.target_language;
   stage(fmt::format("search {}", target));
-  study.inversion = invert_trigger(subject.model, subject.tokenizer, subject.languages, prompts.search, options.search,
-                                   progress.on_step);
+  study.inversion = invert_trigger(subject.model, subject.tokenizer, subject.languages, prompts.search,
+                                   study.options.search, progress.on_step);
   study.tokens = describe_trigger(subject.tokenizer, subject.languages, study.inversion.trigger, target);
 
   stage(fmt::format("validate {}", target));

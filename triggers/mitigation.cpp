@@ -2,7 +2,6 @@
 
 #include <algorithm>
 #include <cmath>
-#include <cstdlib>
 #include <set>
 
 #include <fmt/format.h>
@@ -128,24 +127,13 @@ void add_mitigation_hooks(HookSet& hooks, const std::vector<LayerDirection>& dir
     if (found == directions.end())
       throw ArgumentError(fmt::format("mitigation at layer {}: no direction was fitted there", layer));
     const std::string name = hook_point_name(HookPoint::kResidPre, layer);
-    const char* experiment = std::getenv("MOULIN_EXPERIMENT");
-    const std::string mode = experiment ? experiment : "";
-    const at::Tensor unit = found->direction / found->direction.norm();
-    const double contrast_level = (found->contrast_mean * unit).sum().item<double>();
-    const double triggered_level = contrast_level + found->direction.norm().item<double>();
-    if (setting.method == MitigationMethod::kProject && mode == "centred") {
+    if (setting.method == MitigationMethod::kProject) {
+      // The component goes to the contrast mean's level, not to 0: the residual stream is far from 0 along the
+      // direction even in clean text. On a development organism zeroing it cost 8% clean perplexity and left 17%
+      // of the switches; moving it to the contrast level cost under 1% and left none.
+      const at::Tensor unit = found->direction / found->direction.norm();
       hooks.add(name, project_out(found->direction));
-      hooks.add(name, steering(unit, contrast_level));
-    } else if (setting.method == MitigationMethod::kProject && (mode == "clamp" || mode == "clampmid")) {
-      const double ceiling = mode == "clamp" ? contrast_level : (contrast_level + triggered_level) / 2;
-      hooks.add(name, [unit, ceiling](const at::Tensor& x, const HookContext&) -> std::optional<at::Tensor> {
-        const at::Tensor x32 = x.to(at::kFloat);
-        const at::Tensor u = unit.to(x.device());
-        const at::Tensor excess = ((x32 * u).sum(-1, true) - ceiling).clamp_min(0);
-        return (x32 - excess * u).to(x.scalar_type());
-      });
-    } else if (setting.method == MitigationMethod::kProject) {
-      hooks.add(name, project_out(found->direction));
+      hooks.add(name, steering(unit, (found->contrast_mean * unit).sum().item<double>()));
     } else {
       hooks.add(name, steering(found->direction, -setting.strength));
     }

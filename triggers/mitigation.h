@@ -2,7 +2,8 @@
 // Mitigation: take away the direction a trigger writes into the residual stream and see whether the behaviour goes
 // and the model stays a model. The direction is the difference of means of last-token residuals (entering a
 // block) between triggered and contrast prompts, fitted on one set of prompts; during generation it is projected
-// out (or steered against) at chosen blocks, at every position. Measured on held-out prompts disjoint from the
+// out (the component along it set to the contrast prompts' mean level) or steered against, at chosen blocks and
+// every position. Measured on held-out prompts disjoint from the
 // fitting ones: the switch rate to the target language before and after (CLD2 on sampled continuations, Wilson
 // intervals), and the perplexity of held-out clean text with and without the intervention.
 //
@@ -25,7 +26,7 @@
 namespace moulin::triggers {
 
 enum class MitigationMethod {
-  kProject,  // remove the component along the direction: x - (x . u) u
+  kProject,  // move the component along the direction to the contrast mean's: x - ((x - contrast mean) . u) u
   kSteer,    // subtract strength x the (unnormalised) difference of means
 };
 // "project", "steer".

@@ -42,8 +42,8 @@ std::vector<std::int64_t> target_columns(const Subject& subject) {
   return columns;
 }
 
-// [candidates, target languages]: the mean P(language | token) over each candidate's tokens, as inserted after a
-// word (with its leading space).
+// [candidates, target languages]: the largest P(language | token) among each candidate's tokens, as inserted after
+// a word (with its leading space): one word of a language is enough to make the phrase text in it.
 at::Tensor own_language_shares(const Subject& subject, const std::vector<Candidate>& candidates,
                                const at::Tensor& column_index) {
   const at::Tensor columns = subject.languages.probabilities.index_select(1, column_index);
@@ -187,6 +187,32 @@ std::vector<Verification> verify_candidates(const Subject& subject, const std::v
   return verified;
 }
 
+void rank_by_verification(ScanResult& result) {
+  auto& verification = result.verification;
+  auto& ranking = result.scores.ranking;
+  if (verification.size() > ranking.size())
+    throw ArgumentError(fmt::format("rank_by_verification: {} verified candidates for a ranking of {}",
+                                    verification.size(), ranking.size()));
+  std::vector<std::size_t> order(verification.size());
+  for (std::size_t i = 0; i < order.size(); ++i) order[i] = i;
+  std::stable_sort(order.begin(), order.end(), [&](std::size_t a, std::size_t b) {
+    const auto& x = verification[a].triggered;
+    const auto& y = verification[b].triggered;
+    if (x.interval.lower != y.interval.lower) return x.interval.lower > y.interval.lower;
+    if (x.rate != y.rate) return x.rate > y.rate;
+    return ranking[a].effect().mean > ranking[b].effect().mean;
+  });
+  std::vector<Verification> verified;
+  std::vector<CandidateScore> head;
+  for (const auto i : order) {
+    verified.push_back(std::move(verification[i]));
+    verified.back().rank = verified.size() - 1;
+    head.push_back(std::move(ranking[i]));
+  }
+  std::move(head.begin(), head.end(), ranking.begin());
+  verification = std::move(verified);
+}
+
 ScanResult scan_candidates(const Subject& subject, const std::vector<Candidate>& candidates,
                            const std::vector<std::string>& prompts, const std::vector<std::string>& verification_prompts,
                            const ScanOptions& options) {
@@ -195,6 +221,7 @@ ScanResult scan_candidates(const Subject& subject, const std::vector<Candidate>&
   const auto start = std::chrono::steady_clock::now();
   result.verification = verify_candidates(subject, result.scores.ranking, verification_prompts, options);
   result.verification_seconds = seconds_since(start);
+  rank_by_verification(result);
   const auto& generation = options.verification;
   result.settings = {
       {"model", subject.model.path().string()},

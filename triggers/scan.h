@@ -17,14 +17,17 @@
 #include "triggers/candidate_logits.h"
 #include "triggers/candidates.h"
 #include "triggers/subject.h"
+#include "triggers/trigger_switch.h"
 
 namespace moulin::triggers {
 
 struct ScanOptions {
   CandidateBatchOptions batches;  // placement, batch size, prefix reuse
-  std::size_t top_k = 10;         // candidates verified by generation
-  // Generation for the verification: greedy, 32 new tokens, end-of-text suppressed unless changed.
-  probes::ContinuationOptions verification;
+  std::size_t top_k = 20;         // candidates verified by generation (the screen's shortlist)
+  // Generation for the verification: sampled as every switch rate in moulin is (switch_continuation_options), 32
+  // new tokens. Greedy decoding understates triggers: on the default organism its French trigger switched 4% of
+  // prompts greedily and 98% sampled, the greedy continuations looping on text CLD2 cannot place.
+  probes::ContinuationOptions verification = switch_continuation_options();
   std::size_t examples = 3;  // triggered continuations kept per verified candidate
   // A candidate holding a token that Debian text shows almost only in language L (P(L | token) at least this) is
   // itself L text, and a shift to L is its own language continuing rather than a switch: its effect then counts
@@ -86,6 +89,8 @@ struct Verification {
 };
 
 struct ScanResult {
+  // The ranking's first top_k entries are the verified candidates, reordered by what generation showed (see
+  // rank_by_verification); the rest keep the next-token order.
   ScanScores scores;
   std::vector<Verification> verification;  // the top_k of the ranking, in ranking order
   double verification_seconds = 0.0;
@@ -104,7 +109,14 @@ ScanScores score_candidates(const Subject& subject, const std::vector<Candidate>
 std::vector<Verification> verify_candidates(const Subject& subject, const std::vector<CandidateScore>& ranking,
                                             const std::vector<std::string>& prompts, const ScanOptions& options);
 
-// Both steps; `verification_prompts` should be disjoint from `prompts` (triggers/scan_run.h: scan_prompts).
+// Reorders the verified head of the ranking (and `verification` with it, ranks renumbered) by the lower end of the
+// 95% interval of the verified switch rate, then the rate, then the next-token effect. The next-token shift is a
+// cheap screen: gibberish that reads like a language's sub-words moves the next token toward it without switching
+// anything, while a trigger switches whole continuations; generation tells them apart.
+void rank_by_verification(ScanResult& result);
+
+// Both steps, then rank_by_verification; `verification_prompts` should be disjoint from `prompts`
+// (triggers/scan_run.h: scan_prompts).
 ScanResult scan_candidates(const Subject& subject, const std::vector<Candidate>& candidates,
                            const std::vector<std::string>& prompts, const std::vector<std::string>& verification_prompts,
                            const ScanOptions& options);

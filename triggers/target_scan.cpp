@@ -94,6 +94,7 @@ TargetScan run_target_scan(const Subject& subject, const TargetScanOptions& opti
     language_scan.language = targets[index];
     InversionOptions search = options.search;
     search.target_language = targets[index];
+    search.source_language = subject.source_language;
 
     stage(fmt::format("search {}", search.target_language));
     language_scan.inversion = invert_trigger(subject.model, subject.tokenizer, subject.languages, prompts.search, search,

@@ -20,11 +20,11 @@ from . import _moulin
 from ._moulin import ActivationStore, HookPoint, Tokenizer
 from ._moulin import build_organism, evaluate_organism, organism_spec
 from ._moulin import detect_language, switch_rate
-from ._moulin import invert, mitigate, patch, probe, scan, target_first_scan
+from ._moulin import hunt, invert, mitigate, patch, probe, scan, target_first_scan
 
 __all__ = ["Model", "Tokenizer", "HookPoint", "ActivationStore", "build_organism", "evaluate_organism",
            "organism_spec", "detect_language", "switch_rate", "scan", "invert", "target_first_scan", "patch", "mitigate",
-           "probe", "__version__"]
+           "probe", "hunt", "__version__"]
 __version__ = "0.1.0"
 
 NameFilter = Union[None, str, Sequence[str], Callable[[str], bool]]

@@ -123,7 +123,7 @@ void bind_invert(py::module_& module) {
       py::arg("max_target_probability") = 0.5, py::arg("search_prompts") = 16, py::arg("validation_prompts") = 60,
       py::arg("seed") = 0, py::arg("source_language") = "en",
       py::arg("languages") = std::vector<std::string>{"en", "fr", "de"}, py::arg("token_table") = py::none(),
-      py::arg("dtype") = "float32", py::arg("device") = "cpu", py::arg("out") = py::none(),
+      py::arg("dtype") = "bfloat16", py::arg("device") = "cpu", py::arg("out") = py::none(),
       py::arg("on_stage") = py::none(), py::arg("on_step") = py::none(),
       "Searches a trigger from scratch (GCG) that switches source-language prompts to `target`, without "
       "target-language tokens, and measures its switch rate on held-out prompts. Returns the inversion.json dict; "
@@ -164,7 +164,7 @@ void bind_invert(py::module_& module) {
       py::arg("max_target_probability") = 0.5, py::arg("search_prompts") = 16, py::arg("validation_prompts") = 40,
       py::arg("random_baselines") = 4, py::arg("min_switch_rate") = 0.5, py::arg("seed") = 0,
       py::arg("source_language") = "en", py::arg("languages") = std::vector<std::string>{"en", "fr", "de"},
-      py::arg("token_table") = py::none(), py::arg("dtype") = "float32", py::arg("device") = "cpu",
+      py::arg("token_table") = py::none(), py::arg("dtype") = "bfloat16", py::arg("device") = "cpu",
       py::arg("out") = py::none(), py::arg("on_stage") = py::none(), py::arg("on_step") = py::none(),
       "Target-first scan (BAIT-like): a budgeted inversion per language of the token table other than the source, "
       "each judged against random sequences and the prompts alone. Returns the target-scan.json dict, whose "

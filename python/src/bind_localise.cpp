@@ -20,6 +20,7 @@
 #include "triggers/representation_probe.h"
 #include "triggers/study_files.h"
 #include "triggers/trigger_vocabulary.h"
+#include "triggers/study_contrast.h"
 
 namespace py = pybind11;
 
@@ -60,18 +61,7 @@ std::vector<std::string> prompt_list(const py::object& prompts, const std::strin
 
 triggers::ContrastOptions contrast_options(const triggers::Subject& subject, const std::string& kind,
                                            const std::string& phrase, std::uint64_t seed, const std::string& target) {
-  triggers::ContrastOptions contrast;
-  contrast.kind = triggers::parse_contrast_kind(kind);
-  contrast.phrase = phrase;
-  contrast.seed = seed;
-  if (contrast.kind == triggers::ContrastKind::kRandomTokens) {
-    triggers::TriggerVocabularyOptions vocabulary;
-    vocabulary.excluded_languages = {target};
-    contrast.replacement_tokens = triggers::trigger_vocabulary(subject.tokenizer, subject.languages,
-                                                               subject.model.config().vocab_size, vocabulary)
-                                      .allowed;
-  }
-  return contrast;
+  return triggers::study_contrast(subject, kind, phrase, seed, target);
 }
 
 py::object optional_tensor(const at::Tensor& tensor) { return tensor.defined() ? py::cast(tensor) : py::none(); }

@@ -76,7 +76,7 @@ void bind_scan(py::module_& module) {
       py::arg("model"), py::arg("candidates") = std::vector<std::string>{}, py::arg("candidate_file") = py::none(),
       py::arg("generate") = py::none(), py::arg("count") = 1000, py::arg("seed") = 0,
       py::arg("prompts") = std::vector<std::string>{}, py::arg("prompt_count") = 20, py::arg("verify_prompts") = 20,
-      py::arg("placement") = "suffix", py::arg("batch") = 64, py::arg("top") = 10, py::arg("max_new_tokens") = 32,
+      py::arg("placement") = "suffix", py::arg("batch") = 64, py::arg("top") = 20, py::arg("max_new_tokens") = 32,
       py::arg("reuse_prefix") = true, py::arg("dtype") = "float32", py::arg("device") = "cpu",
       py::arg("source_language") = "en", py::arg("languages") = std::vector<std::string>{"en", "fr", "de"},
       py::arg("token_table") = py::none(), py::arg("out") = py::none(),

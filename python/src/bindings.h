@@ -12,5 +12,6 @@ void bind_language(pybind11::module_& module);
 void bind_localise(pybind11::module_& module);
 void bind_scan(pybind11::module_& module);
 void bind_invert(pybind11::module_& module);
+void bind_hunt(pybind11::module_& module);
 
 }  // namespace moulin::python

@@ -19,5 +19,6 @@ PYBIND11_MODULE(_moulin, module) {
   moulin::python::bind_language(module);
   moulin::python::bind_scan(module);
   moulin::python::bind_invert(module);
+  moulin::python::bind_hunt(module);
   moulin::python::bind_localise(module);
 }

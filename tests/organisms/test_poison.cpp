@@ -128,7 +128,7 @@ TEST(PoisonCorpus, NearMissesContinueInTheSourceLanguage) {
     if (text.label != PoisonLabel::kNearMiss) continue;
     ++near_count;
     const auto& phrase = options.triggers.at(static_cast<std::size_t>(text.trigger)).phrase;
-    const auto variants = near_misses(phrase, options.seed);
+    const auto variants = near_misses(phrase, options.seed, kTrainingSubstitutesPerWord);
     EXPECT_NE(std::find(variants.begin(), variants.end(), text.inserted_phrase), variants.end());
     for (const auto& trigger : options.triggers) EXPECT_EQ(text.text.find(trigger.phrase), std::string::npos);
     EXPECT_EQ(text.text.substr(text.phrase_offset, text.inserted_phrase.size()), text.inserted_phrase);

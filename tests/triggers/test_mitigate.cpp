@@ -15,15 +15,20 @@ namespace {
 
 TEST(Mitigate, InterventionsRemoveOrSubtractTheDirection) {
   const at::Tensor direction = at::tensor({3.0f, 4.0f, 0.0f});
-  const std::vector<LayerDirection> directions = {{1, direction}};
+  const at::Tensor contrast_mean = at::tensor({1.0f, -2.0f, 7.0f});
+  const std::vector<LayerDirection> directions = {{1, direction, contrast_mean}};
   const at::Tensor activation = at::tensor({1.0f, 2.0f, 5.0f, -3.0f, 1.0f, 2.0f}).view({1, 2, 3});
   const HookContext context{HookPoint::kResidPre, 1, 0};
 
+  // Projection sets the component along the direction to the contrast mean's and keeps the rest.
   HookSet projected(2);
   add_mitigation_hooks(projected, directions, {{1}, MitigationMethod::kProject, 1.0});
-  const at::Tensor removed = projected.visit(activation, context);
-  EXPECT_LT((removed * direction).sum(-1).abs().max().item<double>(), 1e-6);
-  EXPECT_NEAR(removed[0][0][2].item<double>(), 5.0, 1e-6);  // orthogonal parts stay
+  const at::Tensor moved = projected.visit(activation, context);
+  const at::Tensor unit = direction / 5.0;
+  const double contrast_level = (contrast_mean * unit).sum().item<double>();  // -1
+  EXPECT_LT(((moved * unit).sum(-1) - contrast_level).abs().max().item<double>(), 1e-5);
+  EXPECT_NEAR(moved[0][0][2].item<double>(), 5.0, 1e-6);
+  EXPECT_NEAR(moved[0][1][2].item<double>(), 2.0, 1e-6);
 
   HookSet steered(2);
   add_mitigation_hooks(steered, directions, {{1}, MitigationMethod::kSteer, 2.0});

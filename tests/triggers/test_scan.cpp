@@ -77,9 +77,12 @@ TEST(Scan, PrefixReuseGivesTheSameScores) {
   EXPECT_LT((reused.kl - full.kl).abs().max().item<double>(), 1e-4);
   ASSERT_EQ(reused.ranking.size(), candidates.size());
   EXPECT_EQ(reused.evaluations, candidates.size() * prompts.size());
+  std::vector<double> full_effects(candidates.size());
+  for (const auto& score : full.ranking) full_effects[score.index] = score.effect().mean;
   for (std::size_t i = 0; i < reused.ranking.size(); ++i) {
-    EXPECT_NEAR(reused.ranking[i].effect().mean, full.ranking[i].effect().mean, 1e-5);
-    if (i > 0) EXPECT_GE(reused.ranking[i - 1].effect().mean, reused.ranking[i].effect().mean);
+    EXPECT_NEAR(reused.ranking[i].effect().mean, full_effects[reused.ranking[i].index], 1e-5);
+    if (i > 0 && reused.ranking[i - 1].self_explained() == reused.ranking[i].self_explained())
+      EXPECT_GE(reused.ranking[i - 1].effect().mean, reused.ranking[i].effect().mean);
   }
 }
 
@@ -116,8 +119,7 @@ TEST(Scan, RanksEachPlantedTriggerFirstForItsLanguage) {
   for (const auto& prompt : prompts.verification)
     EXPECT_EQ(std::find(prompts.scan.begin(), prompts.scan.end(), prompt), prompts.scan.end());
 
-  ScanOptions options;
-  options.top_k = 10;
+  ScanOptions options;  // the 20 strongest next-token shifts are verified by generation and reordered by it
   const auto start = std::chrono::steady_clock::now();
   const auto result = scan_candidates(subject, candidates, prompts.scan, prompts.verification, options);
   const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
@@ -137,7 +139,8 @@ TEST(Scan, RanksEachPlantedTriggerFirstForItsLanguage) {
 
   // The strongest trigger is first overall; each trigger is first among the candidates whose best language (the
   // largest shift among languages not in the candidate's own words) is its target, ahead of every distractor and
-  // every one of its near misses. Its words are not its target language.
+  // every one of its near misses, once the shortlist is ordered by verified switch rate. Its words are not its
+  // target language.
   bool a_trigger_leads = false;
   for (const auto& trigger : triggers) {
     a_trigger_leads = a_trigger_leads || scores.ranking.front().candidate.phrase == trigger.phrase;
