@@ -30,7 +30,7 @@ struct InvertArgs {
   double max_target_probability = 0.5;
   std::optional<std::size_t> search_prompts;
   std::optional<std::size_t> validation_prompts;
-  double min_switch_rate = 0.5;
+  double min_switch_rate = triggers::TargetScanOptions{}.min_switch_rate;
   std::uint64_t seed = 0;
   std::string languages = "en,fr,de";
   std::string source = "en";

@@ -14,9 +14,7 @@ SETUP = '''import json, os, sys
 # The build tree's package (make build); a pip-installed moulin works the same.
 sys.path.insert(0, os.environ.get("MOULIN_PYTHONPATH", os.path.join(os.getcwd(), "..", "build", "python")))
 import torch
-import matplotlib
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt
+import matplotlib.pyplot as plt   # figures show inline, and stay in the executed notebook
 import moulin
 
 organism = moulin.build_organism()   # the default organism, from the cache after the first build

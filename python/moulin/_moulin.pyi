@@ -88,7 +88,7 @@ def invert(model: str, target: str = "fr", length: int = 8, steps: Optional[int]
 def target_first_scan(model: str, length: int = 8, steps: Optional[int] = None, top_k: int = 64, candidates: int = 128,
                       restarts: int = 1, patience: Optional[int] = None, max_target_probability: float = 0.5,
                       search_prompts: int = 16, validation_prompts: int = 40, random_baselines: int = 4,
-                      min_switch_rate: float = 0.5, seed: int = 0, source_language: str = "en",
+                      min_switch_rate: float = 0.75, seed: int = 0, source_language: str = "en",
                       languages: Sequence[str] = ("en", "fr", "de"), token_table: Optional[str] = None,
                       dtype: str = "bfloat16", device: str = "cpu", out: Optional[str] = None,
                       on_stage: Optional[Callable[[str], None]] = None,

@@ -162,7 +162,7 @@ void bind_invert(py::module_& module) {
       py::arg("model"), py::arg("length") = 8, py::arg("steps") = py::none(), py::arg("top_k") = 64,
       py::arg("candidates") = 128, py::arg("restarts") = 1, py::arg("patience") = py::none(),
       py::arg("max_target_probability") = 0.5, py::arg("search_prompts") = 16, py::arg("validation_prompts") = 40,
-      py::arg("random_baselines") = 4, py::arg("min_switch_rate") = 0.5, py::arg("seed") = 0,
+      py::arg("random_baselines") = 4, py::arg("min_switch_rate") = triggers::TargetScanOptions{}.min_switch_rate, py::arg("seed") = 0,
       py::arg("source_language") = "en", py::arg("languages") = std::vector<std::string>{"en", "fr", "de"},
       py::arg("token_table") = py::none(), py::arg("dtype") = "bfloat16", py::arg("device") = "cpu",
       py::arg("out") = py::none(), py::arg("on_stage") = py::none(), py::arg("on_step") = py::none(),
