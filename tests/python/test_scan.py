@@ -22,8 +22,9 @@ def organism():
 
 def small_scan(organism, **options):
     model, triggers = organism
-    return scan(model, candidates=ORDINARY + [t["phrase"] for t in triggers], prompt_count=4, verify_prompts=4,
-                top=2, max_new_tokens=16, batch=3, **options)
+    settings = dict(prompt_count=4, verify_prompts=4, top=2, max_new_tokens=16, batch=3)
+    settings.update(options)
+    return scan(model, candidates=ORDINARY + [t["phrase"] for t in triggers], **settings)
 
 
 def test_result_holds_every_candidate_with_tensors(organism):
@@ -32,8 +33,10 @@ def test_result_holds_every_candidate_with_tensors(organism):
     candidates = result["candidates"]
     assert len(candidates) == len(ORDINARY) + len(triggers)
     assert [c["rank"] for c in candidates] == list(range(1, len(candidates) + 1))
+    # The two verified candidates lead (reordered by their verified switch rate), the rest follow by effect.
     effects = [c["effect"] for c in candidates]
-    assert effects == sorted(effects, reverse=True)
+    assert effects[2:] == sorted(effects[2:], reverse=True)
+    assert min(effects[:2]) >= max(effects[2:])
     languages = result["target_languages"]
     assert "en" not in languages and set(languages) <= {"fr", "de"}
     assert result["shifts"].shape == (len(candidates), 4, len(languages))
