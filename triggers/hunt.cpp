@@ -48,22 +48,26 @@ std::vector<Candidate> hunt_candidates(const Subject& subject, const HuntOptions
   return list.release();
 }
 
-// The trigger the language's studies use: a verified scan candidate toward the language that switches at least as
-// often as the inverted sequence, else the inverted sequence.
+// The trigger the language's studies use: the inverted sequence, unless the scan verified another candidate toward
+// the language that switched more of the same verification prompts than the inverted sequence did there (rates on
+// different prompt sets are not compared: a shorter near miss would win on noise).
 void choose_trigger(HuntFinding& finding, const std::optional<ScanResult>& scan) {
   finding.trigger = finding.inversion.inversion.phrase;
   finding.trigger_source = "inversion";
   finding.trigger_switch_rate = finding.inversion.triggered.switch_rate;
   if (!scan) return;
+  const Verification* inverted = nullptr;
   for (const auto& verified : scan->verification)
-    if (verified.language == finding.language && verified.triggered.rate > finding.trigger_switch_rate.rate &&
-        verified.phrase != finding.trigger) {
-      finding.trigger = verified.phrase;
-      finding.trigger_source = "scan";
-      finding.trigger_switch_rate = verified.triggered;
-    }
+    if (verified.phrase == normalise_phrase(finding.trigger)) inverted = &verified;
+  if (!inverted) return;  // not in the verified shortlist: nothing measured on the same prompts to compare with
+  const Verification* best = inverted;
+  for (const auto& verified : scan->verification)
+    if (verified.language == finding.language && verified.triggered.rate > best->triggered.rate) best = &verified;
+  if (best == inverted) return;
+  finding.trigger = best->phrase;
+  finding.trigger_source = "scan";
+  finding.trigger_switch_rate = best->triggered;
 }
-
 
 void study_finding(const Subject& subject, const HuntOptions& options, HuntFinding& finding) {
   const auto& language = finding.language;
@@ -84,9 +88,11 @@ void study_finding(const Subject& subject, const HuntOptions& options, HuntFindi
   probe.on_layer = [&](std::size_t done, std::size_t total) { progress(options, "probe " + language, done, total); };
   prompts.count = options.probe_prompts;
   prompts.seed = options.seed + 13;
-  // Against random tokens in the trigger's place, as for patching: against the bare prompts the last token alone
-  // tells the classes apart at every layer, which says nothing about the trigger.
+  // Inside the prompt, against random tokens in its place: the last position then holds the same token in both
+  // classes, so a probe there separates them only from the depth at which the blocks have carried the trigger to
+  // it. (With the trigger last, its own last token tells the classes apart already in the embedding.)
   TriggerProbeOptions probe_trigger_options;
+  probe_trigger_options.placement = Placement::kInside;
   probe_trigger_options.contrast = localise.contrast;
   finding.probe = probe_trigger(subject, debian_prompts(prompts), finding.trigger, probe_trigger_options, probe);
 

@@ -7,9 +7,10 @@
 //      prompts there;
 //   3. a candidate scan (scan.h) of the given and generated candidates plus every inverted trigger and its near
 //      misses: which phrase moves the next token most, verified by generation;
-//   4. for each flagged language, with the best trigger known for it (a verified scan candidate when one switches
-//      at least as often as the inversion's, else the inverted sequence): localisation by activation patching
-//      (localise.h), representation probes (representation_probe.h) and mitigation (mitigation.h).
+//   4. for each flagged language, with the best trigger known for it (a verified scan candidate when it switched
+//      more of the verification prompts than the inverted sequence did, else the inverted sequence): localisation
+//      by activation patching (localise.h), representation probes (representation_probe.h) and mitigation
+//      (mitigation.h).
 //
 // Nothing here reads an organism's ground truth: the model folder is all a hunt sees. Comparing the findings with
 // a planted truth is the caller's business (`moulin hunt` does it after the hunt when the folder is an organism's).

@@ -7,6 +7,7 @@
 #include "tests/support/expect_error.h"
 #include "tests/triggers/study_subject.h"
 #include "triggers/representation_probe.h"
+#include "triggers/study_contrast.h"
 
 namespace moulin::triggers {
 namespace {
@@ -71,6 +72,25 @@ TEST(Probe, OrganismTriggerIsVisibleInTheResidualStream) {
   EXPECT_GT(result.depths[result.sweep.best_layer], 0.0);
   EXPECT_LE(result.depths[result.sweep.best_layer], 1.0);
   EXPECT_EQ(result.source, "forward");
+}
+
+// The same trigger inside the prompts, against random tokens in its place: the last position holds the same token in
+// both classes, so the embedding cannot tell them apart and the probe sees the trigger only once the blocks have
+// carried it there (measured: logistic AUROC 0.37, 0.63, 0.95, 0.95 after blocks 0-3 on 100 prompts).
+TEST(Probe, TriggerReachesTheLastPositionInTheBlocks) {
+  const Subject& subject = test::default_subject();
+  PromptOptions prompt_options;
+  prompt_options.count = 100;
+  TriggerProbeOptions trigger_options;
+  trigger_options.placement = Placement::kInside;
+  trigger_options.contrast = study_contrast(subject, "random", "", 0, "fr");
+  const auto result =
+      probe_trigger(subject, debian_prompts(prompt_options), test::default_trigger("fr"), trigger_options);
+  const auto& layers = result.sweep.layers;
+  for (const auto& layer : layers) std::printf("%s: logistic AUROC %.3f\n", layer.name.c_str(), layer.logistic_auroc);
+  EXPECT_LT(layers.front().logistic_auroc, 0.75) << "the first block's output should barely see the trigger";
+  EXPECT_GT(result.sweep.best_layer, 0U);
+  EXPECT_GE(layers[result.sweep.best_layer].logistic_auroc, 0.9);
 }
 
 }  // namespace
