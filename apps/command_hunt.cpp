@@ -32,33 +32,6 @@ struct HuntArgs {
   std::uint64_t seed = 0;
 };
 
-// One progress bar per stage, each finished when the next begins.
-class HuntProgress {
- public:
-  void stage(const std::string& name) {
-    finish();
-    fmt::print(stderr, "== {}\n", name);
-  }
-  void update(const std::string& name, std::size_t done, std::size_t total) {
-    if (name != name_ || !bar_) {
-      finish();
-      name_ = name;
-      bar_ = std::make_unique<Progress>(name, static_cast<std::int64_t>(total), "steps");
-      done_ = 0;
-    }
-    if (done > done_) bar_->advance(static_cast<std::int64_t>(done - done_));
-    done_ = done;
-  }
-  void finish() {
-    if (bar_) bar_->finish();
-    bar_.reset();
-  }
-
- private:
-  std::string name_;
-  std::unique_ptr<Progress> bar_;
-  std::size_t done_ = 0;
-};
 
 // What the blind hunt found next to what was planted: is every planted target flagged (and nothing else), and
 // how often does the trigger found for it switch held-out prompts.
@@ -128,8 +101,11 @@ void run_hunt_command(const HuntArgs& args) {
   options.generation.seed = args.seed;
   if (args.generated == 0) options.generation = {};
   if (!args.candidates.empty()) options.candidates = triggers::read_candidate_file(args.candidates);
-  HuntProgress progress;
-  options.on_stage = [&](const std::string& stage) { progress.stage(stage); };
+  StageProgress progress;
+  options.on_stage = [&](const std::string& stage) {
+    progress.finish();
+    fmt::print(stderr, "== {}\n", stage);
+  };
   options.on_progress = [&](const std::string& stage, std::size_t done, std::size_t total) {
     progress.update(stage, done, total);
   };

@@ -53,29 +53,6 @@ std::vector<int> parse_sweep_layers(const std::string& text, int layers) {
   return chosen;
 }
 
-// One progress bar per stage of the study.
-class StageProgress {
- public:
-  void update(const std::string& stage, std::size_t done, std::size_t total) {
-    if (stage != stage_) {
-      if (bar_) bar_->finish();
-      stage_ = stage;
-      bar_ = std::make_unique<Progress>(stage, static_cast<std::int64_t>(total), "steps");
-      done_ = 0;
-    }
-    if (done > done_) bar_->advance(static_cast<std::int64_t>(done - done_));
-    done_ = done;
-  }
-  void finish() {
-    if (bar_) bar_->finish();
-    bar_.reset();
-  }
-
- private:
-  std::string stage_;
-  std::unique_ptr<Progress> bar_;
-  std::size_t done_ = 0;
-};
 
 triggers::MitigationPrompts mitigation_prompts(const MitigateArgs& args) {
   if (args.study.prompt_file.empty())

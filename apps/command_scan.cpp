@@ -37,30 +37,6 @@ struct ScanArgs {
   std::string token_table;
 };
 
-// One progress bar per stage of the scan, each finished when the next begins.
-class StageProgress {
- public:
-  void update(std::string_view stage, std::size_t done, std::size_t total) {
-    if (stage != stage_) {
-      finish();
-      stage_ = std::string(stage);
-      done_ = 0;
-      progress_ = std::make_unique<Progress>(stage_, static_cast<std::int64_t>(total),
-                                             stage == "score" ? "evaluations" : "candidates");
-    }
-    progress_->advance(static_cast<std::int64_t>(done - done_));
-    done_ = done;
-  }
-  void finish() {
-    if (progress_) progress_->finish();
-    progress_.reset();
-  }
-
- private:
-  std::string stage_;
-  std::size_t done_ = 0;
-  std::unique_ptr<Progress> progress_;
-};
 
 void print_top(const triggers::ScanResult& result, std::size_t rows) {
   fmt::print("{:>4}  {:<36} {:<12} {:<4} {:>8}  {:<19} {}\n", "rank", "candidate", "source", "lang", "effect",
@@ -108,7 +84,7 @@ void scan_from_args(const ScanArgs& args) {
   auto run = scan_run(args);
   StageProgress progress;
   run.scan.on_progress = [&](std::string_view stage, std::size_t done, std::size_t total) {
-    progress.update(stage, done, total);
+    progress.update(stage, done, total, stage == "score" ? "evaluations" : "candidates");
   };
   fmt::print(stderr, "{} threads\n", threads);
   const auto result = triggers::run_scan(run, [](const std::string& line) { fmt::print(stderr, "{}\n", line); });

@@ -84,4 +84,20 @@ void Progress::finish(std::string_view note) {
   std::fflush(out_);
 }
 
+void StageProgress::update(std::string_view stage, std::size_t done, std::size_t total, std::string_view unit) {
+  if (!bar_ || stage != stage_) {
+    finish();
+    stage_ = std::string(stage);
+    bar_ = std::make_unique<Progress>(stage_, static_cast<std::int64_t>(total), std::string(unit));
+  }
+  if (done > done_) bar_->advance(static_cast<std::int64_t>(done - done_));
+  done_ = done;
+}
+
+void StageProgress::finish() {
+  if (bar_) bar_->finish();
+  bar_.reset();
+  done_ = 0;
+}
+
 }  // namespace moulin::cli

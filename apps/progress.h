@@ -5,6 +5,7 @@
 #include <chrono>
 #include <cstdint>
 #include <cstdio>
+#include <memory>
 #include <string>
 #include <string_view>
 
@@ -45,6 +46,19 @@ class Progress {
   bool drawn_ = false;  // a report was printed (a terminal line may be left open)
   Clock::time_point start_ = Clock::now();
   Clock::time_point last_report_ = start_;
+};
+
+// Work in named stages, each counted to its own total: one Progress per stage, finished when the next stage begins
+// (or by finish()). Counts are cumulative within a stage.
+class StageProgress {
+ public:
+  void update(std::string_view stage, std::size_t done, std::size_t total, std::string_view unit = "steps");
+  void finish();
+
+ private:
+  std::string stage_;
+  std::size_t done_ = 0;
+  std::unique_ptr<Progress> bar_;
 };
 
 // The text of one progress report (no line ending): "label [#####-----] 30/100 tokens 12.3 tokens/s ETA 0:06" with a
