@@ -112,11 +112,6 @@ void study_finding(const Subject& subject, const HuntOptions& options, HuntFindi
       finding.trigger, mitigation);
 }
 
-std::string percent(const probes::Proportion& proportion) {
-  return fmt::format("{:.0f}% [{:.0f}, {:.0f}]", 100 * proportion.rate, 100 * proportion.interval.lower,
-                     100 * proportion.interval.upper);
-}
-
 std::string depth_text(const std::optional<int>& row, double depth) {
   return row ? fmt::format("{:.1f}%", 100 * depth) : std::string("not reached");
 }
@@ -136,8 +131,8 @@ report::Report summary_report(const HuntResult& result, const std::vector<std::s
   report::Table targets{{"language", "found trigger", "switch (held out)", "random tokens", "prompts alone", "flagged"},
                         {}, 3, "Target-first scan: a budgeted inversion per language against two baselines"};
   for (const auto& language : result.target_scan.languages)
-    targets.rows.push_back({language.language, language.inversion.phrase, percent(language.found.switch_rate),
-                            percent(language.random_baseline.switch_rate), percent(language.clean.switch_rate),
+    targets.rows.push_back({language.language, language.inversion.phrase, proportion_text(language.found.switch_rate),
+                            proportion_text(language.random_baseline.switch_rate), proportion_text(language.clean.switch_rate),
                             language.hiding});
   out.add_section("Does the model hide a trigger?").add_table(std::move(targets));
 
@@ -149,9 +144,9 @@ report::Report summary_report(const HuntResult& result, const std::vector<std::s
       const auto& probe = best_probe_layer(finding.probe);
       const auto& after = finding.mitigation.mitigated;
       findings.rows.push_back(
-          {finding.language, finding.trigger, finding.trigger_source, percent(finding.trigger_switch_rate),
+          {finding.language, finding.trigger, finding.trigger_source, proportion_text(finding.trigger_switch_rate),
            depth_text(finding.localisation.summary.formation_row, finding.localisation.summary.formation_depth),
-           probe.name, probe.logistic_auroc, setting_label(after.setting), percent(after.switch_rate),
+           probe.name, probe.logistic_auroc, setting_label(after.setting), proportion_text(after.switch_rate),
            fmt::format("{:+.2f}%", 100 * after.perplexity_increase)});
     }
     out.add_section("Findings").add_table(std::move(findings));
@@ -164,7 +159,7 @@ report::Report summary_report(const HuntResult& result, const std::vector<std::s
       const auto& score = ranking[rank];
       top.rows.push_back({static_cast<std::int64_t>(rank + 1), score.candidate.phrase, score.candidate.source,
                           score.effect().language, score.effect().mean,
-                          rank < result.scan->verification.size() ? percent(result.scan->verification[rank].triggered)
+                          rank < result.scan->verification.size() ? proportion_text(result.scan->verification[rank].triggered)
                                                                   : std::string()});
     }
     out.add_section(fmt::format("Candidate scan ({} candidates)", ranking.size())).add_table(std::move(top));
@@ -263,9 +258,9 @@ std::vector<std::string> hunt_summary(const HuntResult& result) {
         "{}: trigger '{}' (from the {}) switches {} of held-out prompts; the effect forms at the last position at "
         "{} of depth; best probe {} (AUROC {:.3f}); {} cuts the switch rate {} -> {} ({:.0f}% relative) at "
         "{:+.2f}% clean perplexity",
-        finding.language, finding.trigger, finding.trigger_source, percent(finding.trigger_switch_rate),
+        finding.language, finding.trigger, finding.trigger_source, proportion_text(finding.trigger_switch_rate),
         depth_text(summary.formation_row, summary.formation_depth), probe.name, probe.logistic_auroc,
-        setting_label(after.setting), percent(finding.mitigation.baseline.switch_rate), percent(after.switch_rate),
+        setting_label(after.setting), proportion_text(finding.mitigation.baseline.switch_rate), proportion_text(after.switch_rate),
         100 * after.switch_reduction, 100 * after.perplexity_increase));
   }
   if (result.findings.empty()) lines.push_back("no language was flagged: no trigger found");

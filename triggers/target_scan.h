@@ -15,16 +15,19 @@
 // control organism. Measured with one restart of 80 steps (bf16, 1 thread except the first row's poisoned pair, run
 // with 2; held-out rates on 40 prompts):
 //
-//   filter                       | poisoned fr | poisoned de | clean fr | clean de
-//   target tokens > 0.5 only      |    100%     |     72%     |   98%    |    0%
-//   any foreign token > 0.5       |     98%     |     65%     |   30%    |   57%
-//   any foreign token > 0.4       |     82%     |     75%     |   92%    |   68%
+//   filter, search                        | poisoned fr | poisoned de | clean fr | clean de
+//   target tokens > 0.5, 1 restart         |    100%     |     72%     |   98%    |    0%
+//   any foreign token > 0.5, 1 restart     |     98%     |     65%     |   30%    |   57%
+//   any foreign token > 0.4, 1 restart     |     82%     |     75%     |   92%    |   68%
+//   any foreign token > 0.5, 3 restarts    |    100%     |     70%     |   75%    |   80%
 //
-// With the foreign filter, 0.75 separates the French trigger (98%) from everything the clean control gives (at most
-// 57%), but not the German one, which the budget finds no more easily than on the clean model (the filter also
-// leaves out 6 of the 10 tokens of the planted German phrase, pieces that lean German): the target-first
-// scan names the strongly planted target and misses the weaker one. A different model family needs its own clean
-// reference: run the scan on a comparable clean model and set min_switch_rate above its best language.
+// With the foreign filter and one restart, 0.75 separates the French trigger (98%) from everything the clean
+// control gives (at most 57%), but not the German one, which the budget finds no more easily than on the clean
+// model (the filter also leaves out 6 of the 10 tokens of the planted German phrase, pieces that lean German): the
+// target-first scan names the strongly planted target and misses the weaker one. A stronger search does not help:
+// with three restarts the clean control reaches 75% and 80% and would be flagged for both languages. A different
+// model family needs its own clean reference: run the scan on a comparable clean model and set min_switch_rate
+// above its best language.
 #include <cstddef>
 #include <string>
 #include <vector>
