@@ -9,9 +9,9 @@
 #include "apps/commands.h"
 #include "apps/organism_build.h"
 #include "apps/progress.h"
+#include "apps/subject_args.h"
 #include "core/error.h"
 #include "core/runtime.h"
-#include "core/torch_dtype.h"
 #include "triggers/hunt.h"
 #include "triggers/trigger_switch.h"
 
@@ -22,11 +22,8 @@ struct HuntArgs {
   std::string model;
   std::string candidates;
   std::string out = "moulin-hunt";
-  std::string dtype = "bfloat16";
-  std::string device = "cpu";
-  std::string source_language = "en";
-  std::vector<std::string> languages = {"en", "fr", "de"};
-  std::string token_table;
+  // bfloat16: candidate scoring and searches are matmul-bound, and bf16 is how an 8B model fits a GPU.
+  SubjectArgs subject{"bfloat16"};
   std::size_t generated = 500;
   bool budgeted = false;
   std::uint64_t seed = 0;
@@ -85,14 +82,9 @@ void run_hunt_command(const HuntArgs& args) {
     organism = build_organism_with_progress(spec, organisms::organism_cache_folder(spec));
     model = organism->paths.model();
   }
-  triggers::SubjectOptions subject_options;
-  subject_options.dtype = parse_model_scalar_type(args.dtype);
-  subject_options.device = args.device;
-  subject_options.source_language = args.source_language;
-  subject_options.languages = args.languages;
-  subject_options.token_language_table = args.token_table;
-  fmt::print(stderr, "loading {} ({}, {}, {} threads)\n", model.string(), args.dtype, args.device, threads);
-  const auto subject = triggers::load_subject(model, subject_options);
+  fmt::print(stderr, "loading {} ({}, {}, {} threads)\n", model.string(), args.subject.dtype, args.subject.device,
+             threads);
+  const auto subject = triggers::load_subject(model, subject_options(args.subject));
 
   triggers::HuntOptions options;
   options.seed = args.seed;
@@ -151,14 +143,7 @@ void add_hunt_command(CLI::App& app) {
   command->add_flag("--budgeted", args->budgeted, "Skip the full inversions: use the target scan's budgeted ones");
   command->add_option("--out", args->out, "Output folder (hunt.html, hunt.md, hunt.json, one folder per study)")
       ->capture_default_str();
-  command->add_option("--dtype", args->dtype, "float32, bfloat16 or float16")->capture_default_str();
-  command->add_option("--device", args->device, "cpu, cuda or cuda:N")->capture_default_str();
-  command->add_option("--source-language", args->source_language, "Language of the prompts")->capture_default_str();
-  command->add_option("--languages", args->languages, "Languages of the token table (the source and the targets)")
-      ->delimiter(',')
-      ->capture_default_str();
-  command->add_option("--token-table", args->token_table, "A saved token language table instead of estimating one")
-      ->check(CLI::ExistingFile);
+  add_subject_options(*command, args->subject);
   command->add_option("--seed", args->seed, "Seed of prompts, searches and sampling")->capture_default_str();
   command->callback([args] { run_hunt_command(*args); });
 }

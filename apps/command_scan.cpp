@@ -7,8 +7,8 @@
 
 #include "apps/commands.h"
 #include "apps/progress.h"
+#include "apps/subject_args.h"
 #include "core/runtime.h"
-#include "core/torch_dtype.h"
 #include "triggers/scan_report.h"
 #include "triggers/scan_run.h"
 
@@ -30,11 +30,7 @@ struct ScanArgs {
   std::int64_t max_new_tokens = 32;
   bool no_reuse = false;
   std::string out = "moulin-scan";
-  std::string dtype = "float32";
-  std::string device = "cpu";
-  std::string source_language = "en";
-  std::vector<std::string> languages = {"en", "fr", "de"};
-  std::string token_table;
+  SubjectArgs subject;
 };
 
 
@@ -57,16 +53,12 @@ void print_top(const triggers::ScanResult& result, std::size_t rows) {
 triggers::ScanRun scan_run(const ScanArgs& args) {
   triggers::ScanRun run;
   run.model = args.model;
-  run.subject.dtype = parse_model_scalar_type(args.dtype);
-  run.subject.device = args.device;
-  run.subject.source_language = args.source_language;
-  run.subject.languages = args.languages;
-  run.subject.token_language_table = args.token_table;
+  run.subject = subject_options(args.subject);
   run.candidate_file = args.candidates;
   for (const auto& list : args.generate) triggers::parse_generation_list(list, run.generation);
   run.generation.count = args.count;
   run.generation.seed = args.seed;
-  run.generation.corpus_language = args.source_language;
+  run.generation.corpus_language = args.subject.source_language;
   if (!args.prompts.empty()) run.prompts = triggers::read_prompt_file(args.prompts);
   run.prompt_count = args.prompt_count;
   run.verification_prompts = args.verify_prompts;
@@ -126,14 +118,7 @@ void add_scan_command(CLI::App& app) {
       ->capture_default_str();
   command->add_flag("--no-reuse", args->no_reuse, "Run full sequences instead of reusing the prompt prefix's KV cache");
   command->add_option("--out", args->out, "Output folder (scan.json, scan.md, scan.html, figures/)")->capture_default_str();
-  command->add_option("--dtype", args->dtype, "float32, bfloat16 or float16")->capture_default_str();
-  command->add_option("--device", args->device, "cpu, cuda or cuda:N")->capture_default_str();
-  command->add_option("--source-language", args->source_language, "Language of the prompts")->capture_default_str();
-  command->add_option("--languages", args->languages, "Languages of the token table (the source and the targets)")
-      ->delimiter(',')
-      ->capture_default_str();
-  command->add_option("--token-table", args->token_table, "A saved token language table instead of estimating one")
-      ->check(CLI::ExistingFile);
+  add_subject_options(*command, args->subject);
   command->callback([args] { scan_from_args(*args); });
 }
 

@@ -7,8 +7,8 @@
 
 #include "bindings.h"
 #include "core/runtime.h"
-#include "core/torch_dtype.h"
 #include "json_convert.h"
+#include "subject_options.h"
 #include "triggers/hunt.h"
 
 namespace py = pybind11;
@@ -24,12 +24,6 @@ void bind_hunt(py::module_& module) {
          const std::string& dtype, const std::string& device, const std::optional<std::filesystem::path>& out,
          const py::object& on_stage) {
         init_runtime();
-        triggers::SubjectOptions subject_options;
-        subject_options.dtype = parse_model_scalar_type(dtype);
-        subject_options.device = device;
-        subject_options.source_language = source_language;
-        subject_options.languages = languages;
-        if (token_table) subject_options.token_language_table = *token_table;
         triggers::HuntOptions options;
         options.seed = seed;
         options.full_inversion = !budgeted;
@@ -45,7 +39,8 @@ void bind_hunt(py::module_& module) {
         nlohmann::json json;
         {
           py::gil_scoped_release release;
-          const auto subject = triggers::load_subject(model, subject_options);
+          const auto subject = triggers::load_subject(
+              model, subject_options(dtype, device, source_language, languages, token_table));
           const auto result = triggers::run_hunt(subject, model, options);
           json = triggers::hunt_json(result);
           if (out) triggers::write_hunt(result, *out);

@@ -8,8 +8,8 @@
 
 #include "bindings.h"
 #include "core/runtime.h"
-#include "core/torch_dtype.h"
 #include "json_convert.h"
+#include "subject_options.h"
 #include "triggers/inversion_report.h"
 #include "triggers/inversion_study.h"
 #include "triggers/target_scan.h"
@@ -45,13 +45,7 @@ struct SearchArguments {
 triggers::Subject load(const std::filesystem::path& model, const std::string& dtype, const std::string& device,
                        const std::string& source_language, const std::vector<std::string>& languages,
                        const std::optional<std::filesystem::path>& token_table) {
-  triggers::SubjectOptions options;
-  options.dtype = parse_model_scalar_type(dtype);
-  options.device = device;
-  options.source_language = source_language;
-  options.languages = languages;
-  if (token_table) options.token_language_table = *token_table;
-  return triggers::load_subject(model, options);
+  return triggers::load_subject(model, subject_options(dtype, device, source_language, languages, token_table));
 }
 
 // Python callbacks run with the GIL held; the search itself runs without it.

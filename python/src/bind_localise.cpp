@@ -10,8 +10,8 @@
 #include "bindings.h"
 #include "core/error.h"
 #include "core/runtime.h"
-#include "core/torch_dtype.h"
 #include "json_convert.h"
+#include "subject_options.h"
 #include "triggers/localise.h"
 #include "triggers/localise_report.h"
 #include "triggers/mitigation.h"
@@ -39,13 +39,9 @@ struct SubjectArgs {
 
 triggers::Subject load(const SubjectArgs& args) {
   init_runtime();
-  triggers::SubjectOptions options;
-  options.dtype = parse_model_scalar_type(args.dtype);
-  options.device = args.device;
-  options.languages = args.languages;
-  options.source_language = args.source;
-  if (args.token_table) options.token_language_table = *args.token_table;
-  return triggers::load_subject(args.model, options);
+  std::optional<std::filesystem::path> table;
+  if (args.token_table) table = *args.token_table;
+  return triggers::load_subject(args.model, subject_options(args.dtype, args.device, args.source, args.languages, table));
 }
 
 // `prompts`: a number of held-out Debian prompts (after `skip`) or the prompts themselves.
