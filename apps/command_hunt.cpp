@@ -138,7 +138,8 @@ void add_hunt_command(CLI::App& app) {
       ->check(CLI::ExistingDirectory);
   command->add_option("--candidates", args->candidates, "Candidate phrases to scan as well, one per line")
       ->check(CLI::ExistingFile);
-  command->add_option("--generated", args->generated, "Generated candidates of each kind (Latin, word n-grams); 0: none")
+  command
+      ->add_option("--generated", args->generated, "Generated candidates of each kind (Latin, word n-grams); 0: none")
       ->capture_default_str();
   command->add_flag("--budgeted", args->budgeted, "Skip the full inversions: use the target scan's budgeted ones");
   command->add_option("--out", args->out, "Output folder (hunt.html, hunt.md, hunt.json, one folder per study)")

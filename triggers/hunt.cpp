@@ -79,7 +79,9 @@ void study_finding(const Subject& subject, const HuntOptions& options, HuntFindi
   LocaliseOptions localise = options.localise;
   localise.target_language = language;
   localise.contrast = study_contrast(subject, "random", "", options.seed, language);
-  localise.on_prompt = [&](std::size_t done, std::size_t total) { progress(options, "patch " + language, done, total); };
+  localise.on_prompt = [&](std::size_t done, std::size_t total) {
+    progress(options, "patch " + language, done, total);
+  };
   prompts.count = options.localise_prompts;
   finding.localisation = localise_trigger(subject, debian_prompts(prompts), finding.trigger, localise);
 
@@ -131,9 +133,10 @@ report::Report summary_report(const HuntResult& result, const std::vector<std::s
   report::Table targets{{"language", "found trigger", "switch (held out)", "random tokens", "prompts alone", "flagged"},
                         {}, 3, "Target-first scan: a budgeted inversion per language against two baselines"};
   for (const auto& language : result.target_scan.languages)
-    targets.rows.push_back({language.language, language.inversion.phrase, proportion_text(language.found.switch_rate),
-                            proportion_text(language.random_baseline.switch_rate), proportion_text(language.clean.switch_rate),
-                            language.hiding});
+    targets.rows.push_back({language.language, language.inversion.phrase,
+                            proportion_text(language.found.switch_rate),
+                            proportion_text(language.random_baseline.switch_rate),
+                            proportion_text(language.clean.switch_rate), language.hiding});
   out.add_section("Does the model hide a trigger?").add_table(std::move(targets));
 
   if (!result.findings.empty()) {
@@ -159,8 +162,9 @@ report::Report summary_report(const HuntResult& result, const std::vector<std::s
       const auto& score = ranking[rank];
       top.rows.push_back({static_cast<std::int64_t>(rank + 1), score.candidate.phrase, score.candidate.source,
                           score.effect().language, score.effect().mean,
-                          rank < result.scan->verification.size() ? proportion_text(result.scan->verification[rank].triggered)
-                                                                  : std::string()});
+                          rank < result.scan->verification.size()
+                              ? proportion_text(result.scan->verification[rank].triggered)
+                              : std::string()});
     }
     out.add_section(fmt::format("Candidate scan ({} candidates)", ranking.size())).add_table(std::move(top));
   }
@@ -260,7 +264,8 @@ std::vector<std::string> hunt_summary(const HuntResult& result) {
         "{:+.2f}% clean perplexity",
         finding.language, finding.trigger, finding.trigger_source, proportion_text(finding.trigger_switch_rate),
         depth_text(summary.formation_row, summary.formation_depth), probe.name, probe.logistic_auroc,
-        setting_label(after.setting), proportion_text(finding.mitigation.baseline.switch_rate), proportion_text(after.switch_rate),
+        setting_label(after.setting), proportion_text(finding.mitigation.baseline.switch_rate),
+        proportion_text(after.switch_rate),
         100 * after.switch_reduction, 100 * after.perplexity_increase));
   }
   if (result.findings.empty()) lines.push_back("no language was flagged: no trigger found");
@@ -306,18 +311,21 @@ HuntFiles write_hunt(const HuntResult& result, const std::filesystem::path& fold
   if (result.scan) {
     note(write_scan(*result.scan, folder / "scan").report.html);
   }
-  for (const auto& finding : result.findings) {
+  for (std::size_t i = 0; i < result.findings.size(); ++i) {
+    // Each study's JSON is already in hunt.json: write that, not a second rendering of the same result.
+    const auto& finding = result.findings[i];
+    const auto& written = json.at("findings").at(i);
     const auto& language = finding.language;
     const auto settings = finding_settings(finding);
     note(write_inversion_study(finding.inversion, folder / ("invert-" + language)).report.html);
-    note(write_study(localisation_to_json(finding.localisation, settings),
-                     localisation_report(finding.localisation, settings), folder / ("patch-" + language), "patch")
+    note(write_study(written.at("localisation"), localisation_report(finding.localisation, settings),
+                     folder / ("patch-" + language), "patch")
              .report.html);
-    note(write_study(probe_to_json(finding.probe, settings), probe_report(finding.probe, settings),
-                     folder / ("probe-" + language), "probe")
+    note(write_study(written.at("probe"), probe_report(finding.probe, settings), folder / ("probe-" + language),
+                     "probe")
              .report.html);
-    note(write_study(mitigation_to_json(finding.mitigation, settings),
-                     mitigation_report(finding.mitigation, settings), folder / ("mitigate-" + language), "mitigate")
+    note(write_study(written.at("mitigation"), mitigation_report(finding.mitigation, settings),
+                     folder / ("mitigate-" + language), "mitigate")
              .report.html);
   }
   auto report = summary_report(result, links);
