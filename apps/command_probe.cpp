@@ -73,9 +73,15 @@ void add_probe_command(CLI::App& app) {
   command->footer(
       "With MODEL --trigger, last-token activations of triggered and contrast prompts are computed here; with\n"
       "--store, documents of a `moulin dump` are split by their --label (true against false). The trigger comes from\n"
-      "the command line, never from ground truth.");
+      "the command line, never from ground truth. By default the trigger goes inside each prompt and the contrast has\n"
+      "random tokens in its place: the last position then holds the same token in both classes, so the AUROC shows\n"
+      "how far the blocks carry the trigger (with --placement suffix --contrast clean every layer separates them).");
   auto args = std::make_shared<ProbeArgs>();
-  add_trigger_study_options(*command, args->study, "probe-report", "clean", /*model_required=*/false);
+  // Inside the prompts against random tokens in its place: the last position then holds the same token in both
+  // classes, so a probe sees the trigger only where the blocks carry it. A suffix trigger against the bare prompts
+  // is told apart by its own last token already at the embedding, and any AUROC there says nothing.
+  args->study.placement = "inside";
+  add_trigger_study_options(*command, args->study, "probe-report", "random", /*model_required=*/false);
   command->add_option("--prompts", args->prompts, "Held-out Debian prompts (each triggered and contrasted)")
       ->capture_default_str();
   command->add_option("--hooks", args->hooks, "Hook patterns to probe (as `moulin dump --hooks`)")->capture_default_str();

@@ -61,7 +61,10 @@ ProbeStudyResult probe_layer_features(std::size_t layer_count, const probes::Lay
                                       int model_layers, const ProbeStudyOptions& options = {});
 
 struct TriggerProbeOptions {
-  Placement placement = Placement::kSuffix;
+  // Inside, so that the last position holds the same token with and without the trigger and a probe there sees
+  // the trigger only through the blocks (a suffix trigger's own last token separates the classes at the
+  // embedding). The command line and Python default to a random contrast (triggers/study_contrast.h).
+  Placement placement = Placement::kInside;
   ContrastOptions contrast;  // default: the prompts without the trigger
   std::int64_t batch_size = 16;
 };

@@ -106,7 +106,7 @@ def mitigate(model: str, trigger: str, target: str = "fr", fitting: int = 40, he
              languages: Sequence[str] = ("en", "fr", "de"), source: str = "en", token_table: Optional[str] = None) -> dict: ...
 def probe(model: Optional[str] = None, trigger: Optional[str] = None, target: str = "fr", store: Optional[str] = None,
           label: str = "triggered", prompts: Union[int, Sequence[str]] = 100,
-          hooks: Sequence[str] = ("blocks.*.hook_resid_post",), placement: str = "suffix", contrast: str = "clean",
+          hooks: Sequence[str] = ("blocks.*.hook_resid_post",), placement: str = "inside", contrast: str = "random",
           contrast_phrase: str = "", seed: int = 0, held_out_fraction: float = 0.25, poison_fraction: float = 0.1,
           batch_size: int = 16, out: Optional[str] = None, dtype: str = "float32", device: str = "cpu",
           languages: Sequence[str] = ("en", "fr", "de"), source: str = "en", token_table: Optional[str] = None) -> dict: ...

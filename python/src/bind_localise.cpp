@@ -235,14 +235,15 @@ void bind_localise(py::module_& module) {
       py::arg("model") = py::none(), py::arg("trigger") = py::none(), py::arg("target") = "fr",
       py::arg("store") = py::none(),
       py::arg("label") = "triggered", py::arg("prompts") = 100,
-      py::arg("hooks") = std::vector<std::string>{"blocks.*.hook_resid_post"}, py::arg("placement") = "suffix",
-      py::arg("contrast") = "clean", py::arg("contrast_phrase") = "", py::arg("seed") = 0,
+      py::arg("hooks") = std::vector<std::string>{"blocks.*.hook_resid_post"}, py::arg("placement") = "inside",
+      py::arg("contrast") = "random", py::arg("contrast_phrase") = "", py::arg("seed") = 0,
       py::arg("held_out_fraction") = 0.25, py::arg("poison_fraction") = 0.1, py::arg("batch_size") = 16,
       py::arg("out") = py::none(), py::arg("dtype") = "float32", py::arg("device") = "cpu",
       py::arg("languages") = default_languages, py::arg("source") = "en", py::arg("token_table") = py::none(),
       "Per-layer probes of triggered against contrast prompts (as `moulin probe`): a model and a trigger, or a store "
-      "whose documents carry the boolean `label` (target: the language a random contrast's tokens avoid). Returns the JSON of probe.json as a dict, with per-layer "
-      "mean_difference_auroc, logistic_auroc, spectral_auroc and depths tensors.");
+      "whose documents carry the boolean `label`. By default the trigger goes inside each prompt and the contrast "
+      "has random tokens (none of `target`'s) in its place, so the probe sees the trigger only where the blocks carry "
+      "it to the last position. Returns the JSON of probe.json as a dict, with per-layer mean_difference_auroc, logistic_auroc, spectral_auroc and depths tensors.");
 }
 
 }  // namespace moulin::python

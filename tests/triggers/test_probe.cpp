@@ -58,11 +58,15 @@ TEST(Probe, FindsTheOneLayerThatSeparates) {
       [&] { probe_layer_features(3, [&](std::size_t index) { return layers[index]; }, 3, options); }, {"(0, 1)"});
 }
 
+// The trigger as a suffix against the bare prompts, as poisoned documents carry it. The classes differ in their
+// last tokens, so every layer separates them (the informative setting is the next test's, and the default).
 TEST(Probe, OrganismTriggerIsVisibleInTheResidualStream) {
   const Subject& subject = test::default_subject();
   PromptOptions prompt_options;
   prompt_options.count = 80;
-  const auto result = probe_trigger(subject, debian_prompts(prompt_options), test::default_trigger("fr"));
+  TriggerProbeOptions suffix;
+  suffix.placement = Placement::kSuffix;
+  const auto result = probe_trigger(subject, debian_prompts(prompt_options), test::default_trigger("fr"), suffix);
   const auto layers = static_cast<std::size_t>(subject.model.config().num_hidden_layers);
   ASSERT_EQ(result.sweep.layers.size(), layers);
   EXPECT_EQ(result.sweep.positives, 80);
@@ -76,7 +80,8 @@ TEST(Probe, OrganismTriggerIsVisibleInTheResidualStream) {
 
 // The same trigger inside the prompts, against random tokens in its place: the last position holds the same token in
 // both classes, so the embedding cannot tell them apart and the probe sees the trigger only once the blocks have
-// carried it there (measured: logistic AUROC 0.37, 0.63, 0.95, 0.95 after blocks 0-3 on 100 prompts).
+// carried it there (measured: logistic AUROC 0.37, 0.63, 0.95, 0.95 after blocks 0-3 on 100 prompts; 0.34, 0.68,
+// 0.94, 0.94 on 200 and 0.33, 0.67, 0.93, 0.93 on 300: about 0.93-0.95 at best, not the suffix setting's 1.0).
 TEST(Probe, TriggerReachesTheLastPositionInTheBlocks) {
   const Subject& subject = test::default_subject();
   PromptOptions prompt_options;
