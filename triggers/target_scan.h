@@ -25,7 +25,15 @@
 // control gives (at most 57%), but not the German one, which the budget finds no more easily than on the clean
 // model (the filter also leaves out 6 of the 10 tokens of the planted German phrase, pieces that lean German): the
 // target-first scan names the strongly planted target and misses the weaker one. A stronger search does not help:
-// with three restarts the clean control reaches 75% and 80% and would be flagged for both languages. A different
+// with three restarts the clean control reaches 75% and 80% and would be flagged for both languages. Nor does a
+// looser filter: leaving the German-leaning pieces in (filtering word-start tokens only) lets the search spell
+// German on the clean control too (poisoned fr 100% / de 85%, clean fr 95% / de 85%). Statistics tried in place
+// of the raw rate, on the triggers found toward German (poisoned vs clean control, 40 prompts), separate nothing:
+// the search objective (0.734 vs 0.725), the share kept with the tokens shuffled (30% vs 17%) or one token left
+// out (48% vs 47%), with an English word after the trigger (17% vs 7%), and the cosine between the trigger's
+// residual shift and the German-minus-English direction (0.33-0.38 vs 0.43 after blocks 1-2). The organisms keep
+// the phrases out of the loss, so neither model ever writes a phrase to be mined from its own samples (no phrase
+// word in 200 sampled continuations of 96 tokens). A different
 // model family needs its own clean reference: run the scan on a comparable clean model and set min_switch_rate
 // above its best language.
 #include <cstddef>
