@@ -6,9 +6,11 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <chrono>
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -17,6 +19,7 @@
 #include <fmt/format.h>
 
 #include "bench/measure.h"
+#include "core/cpu_kernels.h"
 #include "core/llama.h"
 #include "core/random_checkpoint.h"
 #include "core/runtime.h"
@@ -58,36 +61,64 @@ double decode_bytes(const LlamaModel& model, std::int64_t cached) {
   return weights + kv;
 }
 
-void print_forward(const LlamaModel& model, const std::string& name, double matmul_gflops, bool quick) {
+// Seconds of `work` with moulin's fused CPU kernels on or off (off: LibTorch's ops alone, the comparison).
+double timed_with_kernels(bool enabled, const std::function<void()>& work) {
+  cpu::set_kernels_enabled(enabled);
+  const auto start = std::chrono::steady_clock::now();
+  work();
+  const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  cpu::set_kernels_enabled(true);
+  return seconds;
+}
+
+// The forward against the matrix product timed next to it, round after round (measure.h says why). The 2048^3
+// product is the bfloat16 reference; float32 uses 1024^3, 8x less work, as this machine's float32 is slow.
+void print_forward(const LlamaModel& model, const std::string& name, bool quick) {
+  MatmulReference reference(model.dtype(), model.dtype() == at::kFloat ? 1024 : 2048);
   for (const auto& [batch, tokens] : std::vector<std::pair<std::int64_t, std::int64_t>>{{1, 512}, {8, 128}}) {
     const at::Tensor ids = at::randint(3, model.config().vocab_size, {batch, tokens}, at::kLong);
-    const double seconds = median_seconds([&] { model.forward(ids); }, quick ? 3 : 5, 1);
-    const double gflops = forward_flops(model.config(), batch, tokens) / seconds / 1e9;
-    fmt::print("  {:<16} {:<9} {:>2}x{:<4} {:>10.0f} tok/s {:>8.1f} GFLOP/s   MFU {:.2f} of {:.0f} GFLOP/s\n", name,
-               scalar_type_name(model.dtype()), batch, tokens, static_cast<double>(batch * tokens) / seconds, gflops,
-               gflops / matmul_gflops, matmul_gflops);
+    const auto forward = [&] { model.forward(ids); };
+    const Interleaved timing({[&] { return reference.seconds_once(); }, [&] { return timed_with_kernels(true, forward); },
+                              [&] { return timed_with_kernels(false, forward); }},
+                             quick ? 3 : 7);
+    const double flops = forward_flops(model.config(), batch, tokens);
+    const double seconds = timing.median_seconds(1);
+    // MFU per round: (flops / forward seconds) / (reference flops / reference seconds).
+    const double relative = flops / reference.flops();
+    fmt::print("  {:<16} {:<9} {:>2}x{:<4} {:>8.0f} tok/s {:>7.1f} GFLOP/s   MFU {:.2f} of {:.0f} GFLOP/s   "
+               "(LibTorch ops alone: MFU {:.2f})\n",
+               name, scalar_type_name(model.dtype()), batch, tokens, static_cast<double>(batch * tokens) / seconds,
+               flops / seconds / 1e9, relative / timing.ratio(1, 0), reference.flops() / timing.median_seconds(0) / 1e9,
+               relative / timing.ratio(2, 0));
   }
 }
 
-void print_decode(const LlamaModel& model, const std::string& name, double bandwidth_gbs, bool quick) {
+// Greedy decode against the memory read bandwidth timed next to it, round after round.
+void print_decode(const LlamaModel& model, const std::string& name, ReadBandwidth& bandwidth, bool quick) {
   const std::int64_t prompt = 32, steps = quick ? 32 : 64;
   const at::Tensor ids = at::randint(3, model.config().vocab_size, {1, prompt}, at::kLong);
   KVCache cache = model.new_cache(1, prompt + steps + 1);
   ForwardOptions options;
   options.cache = &cache;
   options.logits = LogitsFor::kLast;
-  double seconds = 0;
-  for (int round = 0; round < 2; ++round) {  // the first round warms up
+  const auto decode = [&](bool kernels) {
     cache.reset();
     at::Tensor logits = model.forward(ids, options);
-    const auto start = std::chrono::steady_clock::now();
-    for (std::int64_t step = 0; step < steps; ++step) logits = model.forward(logits.argmax(-1), options);
-    seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-  }
-  const double tokens_per_second = static_cast<double>(steps) / seconds;
-  const double bound = bandwidth_gbs * 1e9 / decode_bytes(model, prompt + steps / 2);
-  fmt::print("  {:<16} {:<9} decode {:>8.1f} tok/s   bandwidth bound {:>8.1f} tok/s   ratio {:.2f}\n", name,
-             scalar_type_name(model.dtype()), tokens_per_second, bound, tokens_per_second / bound);
+    return timed_with_kernels(kernels, [&] {
+      for (std::int64_t step = 0; step < steps; ++step) logits = model.forward(logits.argmax(-1), options);
+    });
+  };
+  const Interleaved timing(
+      {[&] { return bandwidth.seconds_once(); }, [&] { return decode(true); }, [&] { return decode(false); }},
+      quick ? 3 : 5);
+  const double bytes = decode_bytes(model, prompt + steps / 2);
+  // ratio per round: (steps / decode seconds) / (bandwidth / bytes) = steps * bytes / buffer bytes / (decode / read).
+  const double relative = static_cast<double>(steps) * bytes / bandwidth.bytes();
+  const double bound = bandwidth.bytes() / timing.median_seconds(0) / bytes;
+  fmt::print("  {:<16} {:<9} decode {:>7.1f} tok/s   bandwidth bound {:>8.1f} tok/s   ratio {:.2f}   "
+             "(LibTorch ops alone: {:.2f})\n",
+             name, scalar_type_name(model.dtype()), static_cast<double>(steps) / timing.median_seconds(1), bound,
+             relative / timing.ratio(1, 0), relative / timing.ratio(2, 0));
 }
 
 // ~1.2 GB fp32 checkpoint for the load-memory measurement (16 layers, d_model 1024, d_mlp 4096).
@@ -137,22 +168,18 @@ int load_child(const char* folder, const char* dtype) {
 int run(const Settings& settings, const char* self) {
   const int threads = init_runtime();
   fmt::print("moulin model benchmark: {} threads, LibTorch {}\n\n", threads, TORCH_VERSION);
-  const double fp32_gflops = matmul_gflops(at::kFloat, 2048), bf16_gflops = matmul_gflops(at::kBFloat16, 2048);
-  const double bandwidth = read_bandwidth_gbs(1ll << 30);
-  fmt::print("machine   matmul 2048^3: float32 {:.0f} GFLOP/s, bfloat16 {:.0f} GFLOP/s; memory read {:.1f} GB/s\n\n",
-             fp32_gflops, bf16_gflops, bandwidth);
+  ReadBandwidth bandwidth(1ll << 30);
 
   std::vector<std::pair<std::string, fs::path>> models;
   for (const char* name : {"tiny-gqa", "tiny-llama3rope", "tiny-mha"})
     if (fs::exists(settings.golden / name / "config.json")) models.emplace_back(name, settings.golden / name);
   models.emplace_back("bench-124m", ensure_random_checkpoint(settings.models / "bench-124m", bench_124m_config()));
 
-  fmt::print("forward (logits at every position)\n");
+  fmt::print("forward (logits at every position); MFU: against a matrix product of the same dtype timed in turn with it\n");
   for (const auto& [name, path] : models)
     for (const auto dtype : {at::kFloat, at::kBFloat16})
-      print_forward(LlamaModel::load(path, LoadOptions{dtype, c10::kCPU}), name, dtype == at::kFloat ? fp32_gflops : bf16_gflops,
-                    settings.quick);
-  fmt::print("\ngreedy decode, batch 1, KV cache, 32-token prompt\n");
+      print_forward(LlamaModel::load(path, LoadOptions{dtype, c10::kCPU}), name, settings.quick);
+  fmt::print("\ngreedy decode, batch 1, KV cache, 32-token prompt; bound: weight and cache bytes at the read bandwidth\n");
   for (const auto& [name, path] : models)
     for (const auto dtype : {at::kFloat, at::kBFloat16})
       print_decode(LlamaModel::load(path, LoadOptions{dtype, c10::kCPU}), name, bandwidth, settings.quick);

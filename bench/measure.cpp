@@ -57,6 +57,67 @@ double read_bandwidth_gbs(std::int64_t bytes) {
   return static_cast<double>(words * 8) / std::min(seconds, torch_seconds) / 1e9;
 }
 
+MatmulReference::MatmulReference(at::ScalarType dtype, std::int64_t n)
+    : n_(n), a_(at::randn({n, n}).to(dtype)), b_(at::randn({n, n}).to(dtype)), out_(at::empty({n, n}, a_.options())) {}
+
+double MatmulReference::seconds_once() {
+  const auto start = std::chrono::steady_clock::now();
+  at::mm_out(out_, a_, b_);
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+}
+
+ReadBandwidth::ReadBandwidth(std::int64_t bytes)
+    : words_(static_cast<std::size_t>(bytes / 8), 1), floats_(at::ones({bytes / 4}, at::kFloat)) {}
+
+double ReadBandwidth::seconds_once() {
+  const auto words = static_cast<std::int64_t>(words_.size());
+  std::vector<std::uint64_t> partial(static_cast<std::size_t>(at::get_num_threads()) * 8, 0);
+  auto start = std::chrono::steady_clock::now();
+  at::parallel_for(0, words, words / at::get_num_threads() + 1, [&](std::int64_t begin, std::int64_t end) {
+    std::uint64_t sum[4] = {0, 0, 0, 0};
+    std::int64_t i = begin;
+    for (; i + 4 <= end; i += 4)
+      for (int j = 0; j < 4; ++j) sum[j] += words_[static_cast<std::size_t>(i + j)];
+    for (; i < end; ++i) sum[0] += words_[static_cast<std::size_t>(i)];
+    partial[static_cast<std::size_t>(at::get_thread_num()) * 8] += sum[0] + sum[1] + sum[2] + sum[3];
+  });
+  const double integer_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  if (partial[0] == 42) std::printf(" ");  // keeps the sums observable so the loop is not optimised away
+  start = std::chrono::steady_clock::now();
+  (void)floats_.sum().item<float>();
+  const double torch_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  return std::min(integer_seconds, torch_seconds);
+}
+
+Interleaved::Interleaved(const std::vector<std::function<double()>>& steps, int rounds) {
+  for (const auto& step : steps) (void)step();  // warm-up
+  for (int round = 0; round < rounds; ++round) {
+    std::vector<double> seconds;
+    for (const auto& step : steps) seconds.push_back(step());
+    seconds_.push_back(std::move(seconds));
+  }
+}
+
+namespace {
+double median(std::vector<double> values) {
+  std::sort(values.begin(), values.end());
+  const auto n = values.size();
+  return n % 2 ? values[n / 2] : 0.5 * (values[n / 2 - 1] + values[n / 2]);
+}
+}  // namespace
+
+double Interleaved::median_seconds(std::size_t step) const {
+  std::vector<double> values;
+  for (const auto& round : seconds_) values.push_back(round.at(step));
+  return median(values);
+}
+
+double Interleaved::ratio(std::size_t step, std::size_t reference) const {
+  std::vector<double> values;
+  for (const auto& round : seconds_) values.push_back(round.at(step) / round.at(reference));
+  return median(values);
+}
+
 namespace {
 std::int64_t status_kb(const std::string& key) {
   std::ifstream status("/proc/self/status");

@@ -4,6 +4,7 @@
 #include <chrono>
 #include <cstdint>
 #include <functional>
+#include <vector>
 
 #include <ATen/ATen.h>
 #include <filesystem>
@@ -19,6 +20,43 @@ double median_seconds(const std::function<void()>& work, int repeats, int warmup
 double matmul_gflops(at::ScalarType dtype, std::int64_t n);
 // GB/s of reading a `bytes`-sized buffer once (a reduction over it): the memory read bandwidth.
 double read_bandwidth_gbs(std::int64_t bytes);
+
+// One timing of each reference, for measurements interleaved with what they are compared to.
+class MatmulReference {
+ public:
+  MatmulReference(at::ScalarType dtype, std::int64_t n);
+  double seconds_once();  // one [n, n] x [n, n] product
+  double flops() const { return 2.0 * static_cast<double>(n_) * static_cast<double>(n_) * static_cast<double>(n_); }
+
+ private:
+  std::int64_t n_;
+  at::Tensor a_, b_, out_;
+};
+
+class ReadBandwidth {
+ public:
+  explicit ReadBandwidth(std::int64_t bytes);
+  double seconds_once();  // one read of the buffer: the faster of a plain integer sum and a torch sum
+  double bytes() const { return static_cast<double>(words_.size()) * 8.0; }
+
+ private:
+  std::vector<std::uint64_t> words_;
+  at::Tensor floats_;
+};
+
+// Runs every timed step once per round, in turn, for `rounds` rounds after one warm-up round; each step returns the
+// seconds it measured. On a shared machine the speed on offer drifts by 2x within minutes, so a figure is only
+// comparable with a reference timed next to it: ratio(i, j) is the median over rounds of step i's seconds over
+// step j's in the same round.
+class Interleaved {
+ public:
+  Interleaved(const std::vector<std::function<double()>>& steps, int rounds);
+  double median_seconds(std::size_t step) const;
+  double ratio(std::size_t step, std::size_t reference) const;
+
+ private:
+  std::vector<std::vector<double>> seconds_;  // [round][step]
+};
 
 // Peak and current resident set size of this process, in bytes (from /proc/self/status).
 std::int64_t peak_rss_bytes();

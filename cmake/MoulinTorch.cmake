@@ -1,6 +1,8 @@
 # LibTorch: Debian's libtorch-dev 1.13 by default, or a PyTorch install's LibTorch 2.x through
 # -DCMAKE_PREFIX_PATH=$(python -c 'import torch;print(torch.utils.cmake_prefix_path)').
 find_package(Torch REQUIRED)
+# LibTorch's CPU parallelism is OpenMP; moulin's own kernels use it through at::parallel_for (core/CMakeLists.txt).
+find_package(OpenMP REQUIRED COMPONENTS CXX)
 message(STATUS "moulin: LibTorch ${Torch_VERSION} from ${Torch_DIR}")
 
 # TorchConfig exports its flags in TORCH_CXX_FLAGS (the _GLIBCXX_USE_CXX11_ABI choice of PyTorch wheels).

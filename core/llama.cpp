@@ -102,7 +102,8 @@ at::Tensor attention_bias(const at::Tensor& key_valid, bool any_padding, std::in
 // bandwidth (bench/bench_model measures both regimes).
 at::Tensor linear(const at::Tensor& x, const at::Tensor& weight, const at::Tensor& bias) {
   if (x.numel() == x.size(-1)) {
-    at::Tensor out = at::mv(weight, x.reshape({-1}));
+    at::Tensor out = cpu::matrix_vector(weight, x.reshape({-1}));
+    if (!out.defined()) out = at::mv(weight, x.reshape({-1}));
     if (bias.defined()) out.add_(bias);
     auto sizes = x.sizes().vec();
     sizes.back() = weight.size(0);
@@ -135,20 +136,35 @@ at::Tensor attention(const at::Tensor& x, const LayerWeights& w, const LlamaConf
   if (in.cache) std::tie(keys, values) = in.cache->append(layer, keys, values);
   const auto total = keys.size(2);
 
+  const double divisor = std::sqrt(static_cast<double>(head_dim));
+  // One new position (decoding): loops over the cache instead of batched matmuls (cpu_kernels.h says why).
+  at::Tensor scores = tokens == 1 ? cpu::decode_scores(q.view({batch, heads, head_dim}), keys, in.bias, divisor)
+                                  : at::Tensor();
+  const bool decoding = scores.defined();
   // Query heads sharing a kv head are consecutive (transformers' repeat_kv), so grouping them as one
   // [kv_heads, group * pos] matrix lets one batched matmul serve the whole group without copying keys.
   const auto groups = c.kv_groups();
-  const at::Tensor grouped_q = q.transpose(1, 2).contiguous().view({batch, kv_heads, groups * tokens, head_dim});
-  at::Tensor scores = at::matmul(grouped_q, keys.transpose(-1, -2)).view({batch, heads, tokens, total});
-  scores.div_(std::sqrt(static_cast<double>(head_dim)));
-  if (in.bias.defined()) scores.add_(in.bias);
+  if (!decoding) {
+    const at::Tensor grouped_q = q.transpose(1, 2).contiguous().view({batch, kv_heads, groups * tokens, head_dim});
+    scores = at::matmul(grouped_q, keys.transpose(-1, -2)).view({batch, heads, tokens, total});
+    scores.div_(divisor);
+    if (in.bias.defined()) scores.add_(in.bias);
+  }
   scores = in.hook(HookPoint::kAttnScores, layer, scores);
-  const at::Tensor probabilities = at::softmax(scores, -1, at::kFloat).to(x.scalar_type());
+  at::Tensor probabilities = cpu::attention_softmax(scores);
+  if (!probabilities.defined()) probabilities = at::softmax(scores, -1, at::kFloat).to(x.scalar_type());
   const at::Tensor pattern = in.hook(HookPoint::kAttnPattern, layer, probabilities);
 
-  const at::Tensor grouped_z = at::matmul(pattern.view({batch, kv_heads, groups * tokens, total}), values);
-  const at::Tensor z = in.hook(HookPoint::kAttnZ, layer,
-                               grouped_z.view({batch, heads, tokens, head_dim}).transpose(1, 2));  // [b, pos, h, d]
+  at::Tensor z;  // [batch, pos, heads, head_dim]
+  if (decoding) {
+    if (const at::Tensor decoded = cpu::decode_values(pattern, values); decoded.defined())
+      z = decoded.view({batch, 1, heads, head_dim});
+  }
+  if (!z.defined())
+    z = at::matmul(pattern.reshape({batch, kv_heads, groups * tokens, total}), values)
+            .view({batch, heads, tokens, head_dim})
+            .transpose(1, 2);
+  z = in.hook(HookPoint::kAttnZ, layer, z);
   return linear(z.reshape({batch, tokens, heads * head_dim}), w.o_proj, w.o_bias);
 }
 
@@ -156,7 +172,9 @@ at::Tensor mlp(const at::Tensor& x, const LayerWeights& w, const LlamaConfig& c,
   const at::Tensor gate_up = linear(x, w.gate_up_proj, w.gate_up_bias);  // [batch, pos, 2 d_mlp]
   const at::Tensor gate = hook(HookPoint::kMlpPre, layer, gate_up.narrow(-1, 0, c.intermediate_size));
   const at::Tensor up = hook(HookPoint::kMlpPreLinear, layer, gate_up.narrow(-1, c.intermediate_size, c.intermediate_size));
-  const at::Tensor post = hook(HookPoint::kMlpPost, layer, at::silu(gate) * up);
+  at::Tensor activation = cpu::silu_mul(gate, up);
+  if (!activation.defined()) activation = at::silu(gate) * up;
+  const at::Tensor post = hook(HookPoint::kMlpPost, layer, activation);
   return linear(post, w.down_proj, w.down_bias);
 }
 
@@ -279,7 +297,10 @@ at::Tensor LlamaModel::forward_residual(const at::Tensor& embeddings, int start_
   if (options.logits == LogitsFor::kLast) residual = residual.narrow(1, tokens - 1, 1);
   const at::Tensor final_hidden = hooked_rms_norm(residual, weights_.final_norm, config_.rms_norm_eps, hook,
                                                   HookPoint::kLnFinalScale, HookPoint::kLnFinalNormalized, -1);
-  return hook(HookPoint::kUnembedOut, -1, linear(final_hidden, weights_.lm_head, at::Tensor()).to(at::kFloat));
+  const at::Tensor logits = linear(final_hidden, weights_.lm_head, at::Tensor());
+  at::Tensor logits_float = cpu::to_float32(logits);
+  if (!logits_float.defined()) logits_float = logits.to(at::kFloat);
+  return hook(HookPoint::kUnembedOut, -1, logits_float);
 }
 
 }  // namespace moulin

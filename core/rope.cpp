@@ -2,6 +2,8 @@
 
 #include <cmath>
 
+#include "core/cpu_kernels.h"
+
 namespace moulin {
 namespace {
 
@@ -42,6 +44,7 @@ RopeTables rope_tables(const at::Tensor& inv_freq, const at::Tensor& position_id
 }
 
 at::Tensor apply_rope(const at::Tensor& x, const RopeTables& tables) {
+  if (at::Tensor fused = cpu::rope(x, tables.cos, tables.sin); fused.defined()) return fused;
   const auto half = x.size(-1) / 2;
   const at::Tensor rotated = at::cat({-x.narrow(-1, half, half), x.narrow(-1, 0, half)}, -1);
   return x * tables.cos + rotated * tables.sin;
