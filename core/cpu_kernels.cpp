@@ -527,13 +527,16 @@ at::Tensor rope(const at::Tensor& x, const at::Tensor& cos, const at::Tensor& si
 #endif
 }
 
-at::Tensor to_float32(const at::Tensor& x) {
+at::Tensor to_float32(const at::Tensor& x, const at::Tensor& destination) {
 #ifdef MOULIN_X86_KERNELS
   static const bool has_avx512 = cpu_has("avx512bw");
   if (!has_avx512 || !kernels_enabled() || x.scalar_type() != at::kBFloat16 || !x.device().is_cpu() ||
       !x.is_contiguous() || x.requires_grad())
     return {};
-  at::Tensor out = at::empty(x.sizes(), x.options().dtype(at::kFloat));
+  if (destination.defined() && (destination.scalar_type() != at::kFloat || !destination.is_contiguous() ||
+                                !destination.device().is_cpu() || destination.numel() != x.numel()))
+    return {};
+  at::Tensor out = destination.defined() ? destination : at::empty(x.sizes(), x.options().dtype(at::kFloat));
   const bf16* in = data<bf16>(x);
   float* o = out.data_ptr<float>();
   at::parallel_for(0, x.numel(), 65536, [&](std::int64_t begin, std::int64_t end) {
@@ -542,6 +545,7 @@ at::Tensor to_float32(const at::Tensor& x) {
   return out;
 #else
   (void)x;
+  (void)destination;
   return {};
 #endif
 }

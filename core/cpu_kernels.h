@@ -54,7 +54,7 @@ at::Tensor attention_softmax(const at::Tensor& scores);
 at::Tensor rope(const at::Tensor& x, const at::Tensor& cos, const at::Tensor& sin);
 
 // bfloat16 -> float32 (exact: a shift of the bits), streamed at memory speed, for logits; LibTorch 1.13's copy
-// converts one element at a time.
-at::Tensor to_float32(const at::Tensor& x);
+// converts one element at a time. Writes into `out` (float32, contiguous, as many elements) when given.
+at::Tensor to_float32(const at::Tensor& x, const at::Tensor& out = {});
 
 }  // namespace moulin::cpu
