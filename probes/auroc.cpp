@@ -83,4 +83,23 @@ TrainHeldOutSplit stratified_split(ConstLabelsRef labels, double held_out_fracti
   return split;
 }
 
+std::vector<int> stratified_folds(ConstLabelsRef labels, int folds, std::uint64_t seed) {
+  if (folds < 2) throw ArgumentError(fmt::format("stratified_folds: need at least 2 folds, got {}", folds));
+  check_binary_labels(labels, labels.size(), "stratified_folds");
+  RowIndices classes[2];
+  for (Eigen::Index row = 0; row < labels.size(); ++row) classes[labels(row)].push_back(row);
+  std::mt19937_64 random(seed);
+  std::vector<int> fold_of(static_cast<std::size_t>(labels.size()), 0);
+  for (int label : {1, 0}) {
+    auto& rows = classes[label];
+    if (rows.size() < static_cast<std::size_t>(folds))
+      throw ArgumentError(fmt::format("stratified_folds: class {} has {} rows, fewer than the {} folds", label,
+                                      rows.size(), folds));
+    shuffle(rows, random);
+    for (std::size_t i = 0; i < rows.size(); ++i)
+      fold_of[static_cast<std::size_t>(rows[i])] = static_cast<int>(i % static_cast<std::size_t>(folds));
+  }
+  return fold_of;
+}
+
 }  // namespace moulin::probes

@@ -26,4 +26,9 @@ struct TrainHeldOutSplit {
 // each class has at least 2 rows.
 TrainHeldOutSplit stratified_split(ConstLabelsRef labels, double held_out_fraction, std::uint64_t seed = 0);
 
+// Stratified k-fold cross-validation: each class's rows, shuffled with the seed as stratified_split does, dealt in
+// turn to folds 0..folds-1, so every fold holds both classes in the same proportions. Returns each row's fold.
+// Throws ArgumentError when folds < 2 or a class has fewer rows than folds.
+std::vector<int> stratified_folds(ConstLabelsRef labels, int folds, std::uint64_t seed = 0);
+
 }  // namespace moulin::probes

@@ -1,5 +1,7 @@
 #include "probes/layer_probes.h"
 
+#include <algorithm>
+
 #include <fmt/format.h>
 
 #include "core/error.h"
@@ -12,6 +14,36 @@ namespace {
 
 double accuracy(const BinaryLabels& predicted, const BinaryLabels& labels) {
   return static_cast<double>((predicted.array() == labels.array()).count()) / static_cast<double>(labels.size());
+}
+
+// The grid's l2 with the best pooled out-of-fold AUROC on the train rows (ties: the larger penalty).
+double cross_validated_l2(const Eigen::MatrixXd& train, const BinaryLabels& labels, const LayerSweepOptions& options) {
+  if (options.l2_grid.size() == 1) return options.l2_grid.front();
+  const Eigen::Index positives = labels.sum(), negatives = labels.size() - positives;
+  if (options.folds < 2 || std::min(positives, negatives) < options.folds) return options.logistic.l2;
+  const std::vector<int> fold_of = stratified_folds(labels, options.folds, options.seed + 1);
+  std::vector<double> grid = options.l2_grid;
+  std::sort(grid.begin(), grid.end());
+  double best_l2 = options.logistic.l2, best_auroc = -1;
+  for (const double l2 : grid) {
+    LogisticOptions logistic = options.logistic;
+    logistic.l2 = l2;
+    Eigen::VectorXd out_of_fold(labels.size());
+    for (int fold = 0; fold < options.folds; ++fold) {
+      RowIndices fit_rows, score_rows;
+      for (Eigen::Index row = 0; row < labels.size(); ++row)
+        (fold_of[static_cast<std::size_t>(row)] == fold ? score_rows : fit_rows).push_back(row);
+      const LogisticModel model = fit_logistic(select_rows(train, fit_rows), select_labels(labels, fit_rows), logistic);
+      const Eigen::VectorXd logits = predict_logit(model, select_rows(train, score_rows));
+      for (std::size_t i = 0; i < score_rows.size(); ++i) out_of_fold(score_rows[i]) = logits(static_cast<Eigen::Index>(i));
+    }
+    const double score = auroc(out_of_fold, labels);
+    if (score >= best_auroc) {  // ascending, so a tie keeps the stronger penalty
+      best_auroc = score;
+      best_l2 = l2;
+    }
+  }
+  return best_l2;
 }
 
 LayerProbeScores probe_layer(const LayerFeatures& layer, const TrainHeldOutSplit& split, const LayerSweepOptions& options) {
@@ -29,7 +61,10 @@ LayerProbeScores probe_layer(const LayerFeatures& layer, const TrainHeldOutSplit
   scores.mean_difference_auroc = auroc(project(held_out, mean_difference.unit_direction), held_out_labels);
   scores.mean_difference_accuracy = accuracy(classify(mean_difference, held_out), held_out_labels);
 
-  const LogisticModel logistic = fit_logistic(train, train_labels, options.logistic);
+  LogisticOptions logistic_options = options.logistic;
+  if (!options.l2_grid.empty()) logistic_options.l2 = cross_validated_l2(train, train_labels, options);
+  const LogisticModel logistic = fit_logistic(train, train_labels, logistic_options);
+  scores.logistic_l2 = logistic_options.l2;
   const Eigen::VectorXd logits = predict_logit(logistic, held_out);
   scores.logistic_auroc = auroc(logits, held_out_labels);
   scores.logistic_accuracy = accuracy((logits.array() > 0).cast<int>().matrix(), held_out_labels);

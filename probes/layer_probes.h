@@ -30,7 +30,13 @@ using LayerFeatureSource = std::function<LayerFeatures(std::size_t index)>;
 struct LayerSweepOptions {
   double held_out_fraction = 0.25;  // of each class
   std::uint64_t seed = 0;           // the split (probes/auroc.h stratified_split), the same for every layer
-  LogisticOptions logistic;
+  LogisticOptions logistic;         // its l2 is replaced by the one chosen from l2_grid when the grid has several
+  // The logistic probe's L2 strength is chosen per layer by stratified k-fold cross-validation on the train rows
+  // (pooled out-of-fold AUROC; ties go to the stronger penalty), then refitted on all of them: with a few hundred
+  // prompts and thousands of features a fixed penalty either overfits or underfits some layers. The held-out rows
+  // are never seen by the choice. A single value (or a class with fewer train rows than folds) fixes it.
+  std::vector<double> l2_grid = {1e-4, 1e-3, 1e-2, 1e-1, 1.0};
+  int folds = 5;
 };
 
 struct LayerProbeScores {
@@ -45,6 +51,7 @@ struct LayerProbeScores {
   double logistic_accuracy = 0;
   bool logistic_converged = false;
   int logistic_iterations = 0;
+  double logistic_l2 = 0;  // the penalty used (chosen by cross-validation, or LogisticOptions::l2)
 };
 
 struct LayerSweepResult {

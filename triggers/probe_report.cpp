@@ -45,6 +45,7 @@ nlohmann::json probe_to_json(const ProbeStudyResult& result, const nlohmann::jso
                       {"logistic_auroc", layer.logistic_auroc},
                       {"logistic_accuracy", layer.logistic_accuracy},
                       {"logistic_converged", layer.logistic_converged},
+                      {"logistic_l2", layer.logistic_l2},
                       {"spectral_auroc", spectral.auroc},
                       {"spectral_removal_recall", spectral.removal_recall},
                       {"spectral_removal_precision", spectral.removal_precision},

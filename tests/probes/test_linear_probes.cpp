@@ -328,6 +328,24 @@ TEST(StratifiedSplit, SeededAndStratified) {
   expect_error<ArgumentError>([&] { stratified_split(labels_of({1, 0, 0}), 0.5); }, {"class 1 has 1 row"});
 }
 
+TEST(StratifiedFolds, EveryFoldHoldsBothClassesInProportion) {
+  BinaryLabels labels(50);
+  for (Eigen::Index i = 0; i < 50; ++i) labels(i) = i < 20;  // 20 positives, 30 negatives
+  const auto folds = stratified_folds(labels, 5, 3);
+  ASSERT_EQ(folds.size(), 50u);
+  for (int fold = 0; fold < 5; ++fold) {
+    int positives = 0, negatives = 0;
+    for (Eigen::Index i = 0; i < 50; ++i)
+      if (folds[static_cast<std::size_t>(i)] == fold) (labels(i) ? positives : negatives) += 1;
+    EXPECT_EQ(positives, 4) << fold;
+    EXPECT_EQ(negatives, 6) << fold;
+  }
+  EXPECT_EQ(stratified_folds(labels, 5, 3), folds);
+  EXPECT_NE(stratified_folds(labels, 5, 4), folds);
+  expect_error<ArgumentError>([&] { stratified_folds(labels, 1); }, {"at least 2 folds"});
+  expect_error<ArgumentError>([&] { stratified_folds(labels_of({1, 1, 0, 0, 0}), 3); }, {"class 1 has 2 rows", "3 folds"});
+}
+
 // ---------------------------------------------------------------------------------------------------------------
 // Spectral signatures
 

@@ -238,6 +238,21 @@ TEST(LayerSweep, PicksTheSeparatingLayerAndReadsLayersOneByOne) {
   expect_error<ArgumentError>([&] { layer_probe_sweep(std::vector<LayerFeatures>{}); }, {"no layers"});
 }
 
+// Few rows, many noise features and a weak signal in one: an unpenalised probe fits the noise. The penalty chosen
+// by cross-validation on the train rows is a strong one, and it scores better on the held-out rows than the
+// weakest penalty of the grid fixed.
+TEST(LayerSweep, CrossValidationChoosesAStrongerPenaltyForNoisyFeatures) {
+  const std::vector<LayerFeatures> layers{{"noisy", gaussian_rows(60, 200, 1.5, 31), gaussian_rows(60, 200, 0, 32)}};
+  LayerSweepOptions chosen;
+  const auto cross_validated = layer_probe_sweep(layers, chosen);
+  LayerSweepOptions fixed;
+  fixed.l2_grid = {1e-4};
+  const auto weak = layer_probe_sweep(layers, fixed);
+  EXPECT_EQ(weak.layers[0].logistic_l2, 1e-4);
+  EXPECT_GE(cross_validated.layers[0].logistic_l2, 1e-2);
+  EXPECT_GT(cross_validated.layers[0].logistic_auroc, weak.layers[0].logistic_auroc);
+}
+
 // ---------------------------------------------------------------------------------------------------------------
 // From text, with the real Llama 3 tokenizer and a random model of its vocabulary
 

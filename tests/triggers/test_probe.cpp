@@ -80,8 +80,8 @@ TEST(Probe, OrganismTriggerIsVisibleInTheResidualStream) {
 
 // The same trigger inside the prompts, against random tokens in its place: the last position holds the same token in
 // both classes, so the embedding cannot tell them apart and the probe sees the trigger only once the blocks have
-// carried it there (measured: logistic AUROC 0.37, 0.63, 0.95, 0.95 after blocks 0-3 on 100 prompts; 0.34, 0.68,
-// 0.94, 0.94 on 200 and 0.33, 0.67, 0.93, 0.93 on 300: about 0.93-0.95 at best, not the suffix setting's 1.0).
+// carried it there (measured, with the penalty chosen by cross-validation: logistic AUROC 0.31, 0.68, 0.97, 0.95
+// after blocks 0-3 on 100 prompts; best 0.95 on 200 and 0.94 on 300, not the suffix setting's 1.0).
 TEST(Probe, TriggerReachesTheLastPositionInTheBlocks) {
   const Subject& subject = test::default_subject();
   PromptOptions prompt_options;
