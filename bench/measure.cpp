@@ -27,34 +27,13 @@ double median_seconds(const std::function<void()>& work, int repeats, int warmup
 }
 
 double matmul_gflops(at::ScalarType dtype, std::int64_t n) {
-  const at::Tensor a = at::randn({n, n}).to(dtype), b = at::randn({n, n}).to(dtype);
-  at::Tensor out = at::empty({n, n}, a.options());
-  const double seconds = median_seconds([&] { at::mm_out(out, a, b); }, 7, 2);
-  return 2.0 * static_cast<double>(n) * n * n / seconds / 1e9;
+  MatmulReference reference(dtype, n);
+  return reference.flops() / median_seconds([&] { reference.seconds_once(); }, 7, 2) / 1e9;
 }
 
 double read_bandwidth_gbs(std::int64_t bytes) {
-  // Streaming reads only: a plain integer sum split across the intra-op threads, and a float32 torch sum.
-  const std::int64_t words = bytes / 8;
-  std::vector<std::uint64_t> buffer(static_cast<std::size_t>(words), 1);
-  std::vector<std::uint64_t> partial(static_cast<std::size_t>(at::get_num_threads()) * 8, 0);
-  const double seconds = median_seconds(
-      [&] {
-        at::parallel_for(0, words, words / at::get_num_threads() + 1, [&](std::int64_t begin, std::int64_t end) {
-          std::uint64_t sum[4] = {0, 0, 0, 0};
-          std::int64_t i = begin;
-          for (; i + 4 <= end; i += 4)
-            for (int j = 0; j < 4; ++j) sum[j] += buffer[static_cast<std::size_t>(i + j)];
-          for (; i < end; ++i) sum[0] += buffer[static_cast<std::size_t>(i)];
-          partial[static_cast<std::size_t>(at::get_thread_num()) * 8] += sum[0] + sum[1] + sum[2] + sum[3];
-        });
-      },
-      7, 2);
-  if (partial[0] == 42) std::printf(" ");  // keeps the sums observable so the loop is not optimised away
-  // LibTorch's own reduction is sometimes the faster reader: the bandwidth is the best of both.
-  const at::Tensor floats = at::ones({bytes / 4}, at::kFloat);
-  const double torch_seconds = median_seconds([&] { (void)floats.sum().item<float>(); }, 7, 2);
-  return static_cast<double>(words * 8) / std::min(seconds, torch_seconds) / 1e9;
+  ReadBandwidth bandwidth(bytes);
+  return bandwidth.bytes() / median_seconds([&] { bandwidth.seconds_once(); }, 7, 2) / 1e9;
 }
 
 MatmulReference::MatmulReference(at::ScalarType dtype, std::int64_t n)

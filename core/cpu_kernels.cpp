@@ -432,8 +432,9 @@ at::Tensor decode_values(const at::Tensor& pattern, const at::Tensor& values) {
   return z;
 }
 
-at::Tensor silu_mul(const at::Tensor& gate, const at::Tensor& up) {
 #ifdef MOULIN_X86_KERNELS
+
+at::Tensor silu_mul(const at::Tensor& gate, const at::Tensor& up) {
   static const bool has_avx512 = cpu_has("avx512bw");
   if (!has_avx512 || !kernels_enabled() || !supported(gate) || !supported(up) || gate.sizes() != up.sizes() ||
       gate.scalar_type() != up.scalar_type() || gate.numel() == 0)
@@ -458,15 +459,9 @@ at::Tensor silu_mul(const at::Tensor& gate, const at::Tensor& up) {
   if (gate.scalar_type() == at::kFloat) run(float{});
   else run(bf16{});
   return out;
-#else
-  (void)gate;
-  (void)up;
-  return {};
-#endif
 }
 
 at::Tensor attention_softmax(const at::Tensor& scores) {
-#ifdef MOULIN_X86_KERNELS
   static const bool has_avx512 = cpu_has("avx512bw");
   if (!has_avx512 || !kernels_enabled() || !supported(scores) || scores.numel() == 0) return {};
   const at::Tensor input = scores.contiguous();
@@ -484,14 +479,9 @@ at::Tensor attention_softmax(const at::Tensor& scores) {
   if (input.scalar_type() == at::kFloat) run(float{});
   else run(bf16{});
   return out;
-#else
-  (void)scores;
-  return {};
-#endif
 }
 
 at::Tensor rope(const at::Tensor& x, const at::Tensor& cos, const at::Tensor& sin) {
-#ifdef MOULIN_X86_KERNELS
   static const bool has_avx512 = cpu_has("avx512bw");
   if (!has_avx512 || !kernels_enabled() || !supported(x) || x.dim() != 4 || x.size(-1) % 2 != 0 || x.numel() == 0)
     return {};
@@ -519,16 +509,9 @@ at::Tensor rope(const at::Tensor& x, const at::Tensor& cos, const at::Tensor& si
   if (x.scalar_type() == at::kFloat) run(float{});
   else run(bf16{});
   return out;
-#else
-  (void)x;
-  (void)cos;
-  (void)sin;
-  return {};
-#endif
 }
 
 at::Tensor to_float32(const at::Tensor& x, const at::Tensor& destination) {
-#ifdef MOULIN_X86_KERNELS
   static const bool has_avx512 = cpu_has("avx512bw");
   if (!has_avx512 || !kernels_enabled() || x.scalar_type() != at::kBFloat16 || !x.device().is_cpu() ||
       !x.is_contiguous() || x.requires_grad())
@@ -543,15 +526,9 @@ at::Tensor to_float32(const at::Tensor& x, const at::Tensor& destination) {
     bf16_to_float_range(in + begin, o + begin, end - begin);
   });
   return out;
-#else
-  (void)x;
-  (void)destination;
-  return {};
-#endif
 }
 
 at::Tensor matrix_vector(const at::Tensor& weight, const at::Tensor& x) {
-#ifdef MOULIN_X86_KERNELS
   static const bool has_bf16 = cpu_has("avx512bf16"), has_avx512 = cpu_has("avx512f");
   if (!kernels_enabled() || weight.dim() != 2 || x.dim() != 1 || x.size(0) != weight.size(1) ||
       !weight.device().is_cpu() || !x.device().is_cpu() || x.scalar_type() != weight.scalar_type() ||
@@ -573,11 +550,16 @@ at::Tensor matrix_vector(const at::Tensor& weight, const at::Tensor& x) {
                                end);
   });
   return out;
-#else
-  (void)weight;
-  (void)x;
-  return {};
-#endif
 }
+
+#else  // LibTorch's own ops do the work on other CPUs.
+
+at::Tensor silu_mul(const at::Tensor&, const at::Tensor&) { return {}; }
+at::Tensor attention_softmax(const at::Tensor&) { return {}; }
+at::Tensor rope(const at::Tensor&, const at::Tensor&, const at::Tensor&) { return {}; }
+at::Tensor to_float32(const at::Tensor&, const at::Tensor&) { return {}; }
+at::Tensor matrix_vector(const at::Tensor&, const at::Tensor&) { return {}; }
+
+#endif  // MOULIN_X86_KERNELS
 
 }  // namespace moulin::cpu
