@@ -98,9 +98,9 @@ at::Tensor attention_bias(const at::Tensor& key_valid, bool any_padding, std::in
   return at::zeros(allowed.sizes(), at::TensorOptions().dtype(dtype).device(device)).masked_fill_(allowed.logical_not(), lowest);
 }
 
-// x [..., in] @ weight[out, in]^T (+ bias). A single row (batch-1 decoding) goes through a matrix-vector product:
-// LibTorch's GEMM path pays a large fixed cost at one row, while mv streams the weight at close to memory
-// bandwidth (bench/bench_model measures both regimes).
+// x [..., in] @ weight[out, in]^T (+ bias). A single row (batch-1 decoding) goes through a matrix-vector product
+// (cpu::matrix_vector where the CPU allows, else at::mv): LibTorch's GEMM path pays a large fixed cost at one row,
+// while these stream the weight at close to memory bandwidth (bench/bench_model measures both regimes).
 at::Tensor linear(const at::Tensor& x, const at::Tensor& weight, const at::Tensor& bias) {
   if (x.numel() == x.size(-1)) {
     at::Tensor out = cpu::matrix_vector(weight, x.reshape({-1}));
