@@ -1,8 +1,11 @@
 #pragma once
-// Fused CPU kernels for elementwise steps of the forward pass. LibTorch runs RMSNorm as eight passes over memory;
-// the kernel here is one pass that reproduces transformers' roundings step for step (values are rounded to the
-// model dtype exactly where transformers rounds them) and is about twice as fast at bf16 (bench/bench_model).
-// Only steps where a fused kernel measurably beats LibTorch's own ops get one.
+// CPU kernels for the steps of the forward pass where LibTorch 1.13's own ops are slow: fused elementwise steps
+// (RMSNorm runs as eight passes over memory in LibTorch, SiLU x up, RoPE and softmax as several, in bf16 one
+// element at a time) and the two halves of batch-1 decoding, matrix-vector products and attention over the cache.
+// Each reproduces transformers' roundings step for step: values are rounded to the model dtype exactly where
+// transformers rounds them. Only steps where a kernel measurably beats LibTorch's ops get one (bench/bench_model
+// prints both paths; docs/performance.md has the figures). The SIMD kernels need AVX-512; they run in parallel
+// through at::parallel_for, which this file compiles with OpenMP (core/CMakeLists.txt).
 //
 // Every function returns an undefined tensor when it does not apply (not on the CPU, dtype other than float32 or
 // bfloat16, unsupported layout); the caller then uses plain torch ops.
@@ -38,9 +41,10 @@ at::Tensor decode_scores(const at::Tensor& q, const at::Tensor& keys, const at::
 at::Tensor decode_values(const at::Tensor& pattern, const at::Tensor& values);
 
 // round(round(silu(gate)) * up), transformers' act_fn(gate_proj(x)) * up_proj(x) with its two roundings, in one
-// pass. gate and up [..., d] (column blocks of one gate_up product are read in place, other layouts copied). The
-// exponential is a polynomial good to about 1 ulp of float32, as LibTorch's vectorised one, so bfloat16 results
-// differ only where a value lands on a rounding tie.
+// pass. gate and up [..., d] (column blocks of one gate_up product are read in place, other layouts copied). silu
+// is computed in float32 and rounded once, as PyTorch 2.x does (LibTorch 1.13's bf16 silu also rounds exp(-x) and
+// 1 + exp(-x)); the exponential is a polynomial good to about 1 ulp of float32, so bfloat16 results differ from
+// an exact one only where a value lands on a rounding tie.
 at::Tensor silu_mul(const at::Tensor& gate, const at::Tensor& up);
 
 // softmax(scores) over the last dimension in float32, rounded to the scores' dtype (at::softmax(scores, -1, kFloat)
