@@ -31,7 +31,9 @@
 // of the raw rate, on the triggers found toward German (poisoned vs clean control, 40 prompts), separate nothing:
 // the search objective (0.734 vs 0.725), the share kept with the tokens shuffled (30% vs 17%) or one token left
 // out (48% vs 47%), with an English word after the trigger (17% vs 7%), and the cosine between the trigger's
-// residual shift and the German-minus-English direction (0.33-0.38 vs 0.43 after blocks 1-2). The organisms keep
+// residual shift and the German-minus-English direction (0.33-0.38 vs 0.43 after blocks 1-2); nor, without any
+// search, how often a prompt stays German after a forced common German word (poisoned 19%, clean 42%: the near-miss
+// training makes the poisoned model the more reluctant one). The organisms keep
 // the phrases out of the loss, so neither model ever writes a phrase to be mined from its own samples (no phrase
 // word in 200 sampled continuations of 96 tokens). A different
 // model family needs its own clean reference: run the scan on a comparable clean model and set min_switch_rate
