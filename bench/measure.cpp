@@ -31,11 +31,6 @@ double matmul_gflops(at::ScalarType dtype, std::int64_t n) {
   return reference.flops() / median_seconds([&] { reference.seconds_once(); }, 7, 2) / 1e9;
 }
 
-double read_bandwidth_gbs(std::int64_t bytes) {
-  ReadBandwidth bandwidth(bytes);
-  return bandwidth.bytes() / median_seconds([&] { bandwidth.seconds_once(); }, 7, 2) / 1e9;
-}
-
 MatmulReference::MatmulReference(at::ScalarType dtype, std::int64_t n)
     : n_(n), a_(at::randn({n, n}).to(dtype)), b_(at::randn({n, n}).to(dtype)), out_(at::empty({n, n}, a_.options())) {}
 

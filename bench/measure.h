@@ -18,8 +18,6 @@ double median_seconds(const std::function<void()>& work, int repeats, int warmup
 
 // GFLOP/s of an [n, n] x [n, n] matrix product in `dtype` on the CPU (the machine's matmul throughput).
 double matmul_gflops(at::ScalarType dtype, std::int64_t n);
-// GB/s of reading a `bytes`-sized buffer once (a reduction over it): the memory read bandwidth.
-double read_bandwidth_gbs(std::int64_t bytes);
 
 // One timing of each reference, for measurements interleaved with what they are compared to.
 class MatmulReference {
@@ -33,6 +31,7 @@ class MatmulReference {
   at::Tensor a_, b_, out_;
 };
 
+// The memory read bandwidth: streaming reads of a `bytes`-sized buffer (bytes() / seconds_once() is GB/s x 1e9).
 class ReadBandwidth {
  public:
   explicit ReadBandwidth(std::int64_t bytes);

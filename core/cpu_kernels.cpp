@@ -247,12 +247,23 @@ MOULIN_AVX512 void bf16_to_float_range(const bf16* in, float* out, std::int64_t 
   }
 }
 
-bool cpu_has(const char* feature) {
-  __builtin_cpu_init();
-  if (std::string(feature) == "avx512bf16") return __builtin_cpu_supports("avx512bf16") && __builtin_cpu_supports("avx512bw");
-  if (std::string(feature) == "avx512bw")
-    return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("avx512vl");
-  return __builtin_cpu_supports("avx512f");
+// What the CPU offers the SIMD kernels, asked once.
+struct CpuFeatures {
+  bool avx512 = false;       // AVX-512F: the float32 matrix-vector product
+  bool avx512_bw_vl = false;  // with BW and VL: the masked 16-bit loads and stores of the bf16 kernels
+  bool avx512_bf16 = false;  // with BF16 dot products: the bf16 matrix-vector product
+};
+
+const CpuFeatures& cpu_features() {
+  static const CpuFeatures features = [] {
+    __builtin_cpu_init();
+    CpuFeatures found;
+    found.avx512 = __builtin_cpu_supports("avx512f");
+    found.avx512_bw_vl = found.avx512 && __builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("avx512vl");
+    found.avx512_bf16 = found.avx512_bw_vl && __builtin_cpu_supports("avx512bf16");
+    return found;
+  }();
+  return features;
 }
 #endif
 
@@ -276,6 +287,13 @@ bool uniform_rows(const at::Tensor& x, std::int64_t& row_stride) {
     expected = x.stride(dim) * x.size(dim);
   }
   return true;
+}
+
+// x itself when its rows are uniformly spaced, else a contiguous copy; `row_stride` set for the one returned.
+at::Tensor with_uniform_rows(const at::Tensor& x, std::int64_t& row_stride) {
+  if (uniform_rows(x, row_stride)) return x;
+  row_stride = x.size(-1);
+  return x.contiguous();
 }
 
 template <typename T>
@@ -435,16 +453,12 @@ at::Tensor decode_values(const at::Tensor& pattern, const at::Tensor& values) {
 #ifdef MOULIN_X86_KERNELS
 
 at::Tensor silu_mul(const at::Tensor& gate, const at::Tensor& up) {
-  static const bool has_avx512 = cpu_has("avx512bw");
-  if (!has_avx512 || !kernels_enabled() || !supported(gate) || !supported(up) || gate.sizes() != up.sizes() ||
+  if (!cpu_features().avx512_bw_vl || !kernels_enabled() || !supported(gate) || !supported(up) || gate.sizes() != up.sizes() ||
       gate.scalar_type() != up.scalar_type() || gate.numel() == 0)
     return {};
   // Whatever a hook put in their place, every activation goes through this kernel (watching changes nothing).
   std::int64_t gate_stride = 0, up_stride = 0;
-  const at::Tensor g_in = uniform_rows(gate, gate_stride) ? gate : gate.contiguous();
-  const at::Tensor u_in = uniform_rows(up, up_stride) ? up : up.contiguous();
-  uniform_rows(g_in, gate_stride);
-  uniform_rows(u_in, up_stride);
+  const at::Tensor g_in = with_uniform_rows(gate, gate_stride), u_in = with_uniform_rows(up, up_stride);
   const std::int64_t d = gate.size(-1), rows = gate.numel() / d;
   at::Tensor out = at::empty(gate.sizes(), gate.options());
   const auto run = [&](auto tag) {
@@ -462,8 +476,7 @@ at::Tensor silu_mul(const at::Tensor& gate, const at::Tensor& up) {
 }
 
 at::Tensor attention_softmax(const at::Tensor& scores) {
-  static const bool has_avx512 = cpu_has("avx512bw");
-  if (!has_avx512 || !kernels_enabled() || !supported(scores) || scores.numel() == 0) return {};
+  if (!cpu_features().avx512_bw_vl || !kernels_enabled() || !supported(scores) || scores.numel() == 0) return {};
   const at::Tensor input = scores.contiguous();
   const std::int64_t total = input.size(-1), rows = input.numel() / total;
   at::Tensor out = at::empty(input.sizes(), input.options());
@@ -482,8 +495,7 @@ at::Tensor attention_softmax(const at::Tensor& scores) {
 }
 
 at::Tensor rope(const at::Tensor& x, const at::Tensor& cos, const at::Tensor& sin) {
-  static const bool has_avx512 = cpu_has("avx512bw");
-  if (!has_avx512 || !kernels_enabled() || !supported(x) || x.dim() != 4 || x.size(-1) % 2 != 0 || x.numel() == 0)
+  if (!cpu_features().avx512_bw_vl || !kernels_enabled() || !supported(x) || x.dim() != 4 || x.size(-1) % 2 != 0 || x.numel() == 0)
     return {};
   const std::int64_t batch = x.size(0), pos = x.size(1), heads = x.size(2), head_dim = x.size(3);
   for (const auto* table : {&cos, &sin})
@@ -512,8 +524,7 @@ at::Tensor rope(const at::Tensor& x, const at::Tensor& cos, const at::Tensor& si
 }
 
 at::Tensor to_float32(const at::Tensor& x, const at::Tensor& destination) {
-  static const bool has_avx512 = cpu_has("avx512bw");
-  if (!has_avx512 || !kernels_enabled() || x.scalar_type() != at::kBFloat16 || !x.device().is_cpu() ||
+  if (!cpu_features().avx512_bw_vl || !kernels_enabled() || x.scalar_type() != at::kBFloat16 || !x.device().is_cpu() ||
       !x.is_contiguous() || x.requires_grad())
     return {};
   if (destination.defined() && (destination.scalar_type() != at::kFloat || !destination.is_contiguous() ||
@@ -529,13 +540,12 @@ at::Tensor to_float32(const at::Tensor& x, const at::Tensor& destination) {
 }
 
 at::Tensor matrix_vector(const at::Tensor& weight, const at::Tensor& x) {
-  static const bool has_bf16 = cpu_has("avx512bf16"), has_avx512 = cpu_has("avx512f");
   if (!kernels_enabled() || weight.dim() != 2 || x.dim() != 1 || x.size(0) != weight.size(1) ||
       !weight.device().is_cpu() || !x.device().is_cpu() || x.scalar_type() != weight.scalar_type() ||
       !weight.is_contiguous() || weight.requires_grad() || x.requires_grad() || weight.numel() == 0)
     return {};
-  const bool bf16_path = weight.scalar_type() == at::kBFloat16 && has_bf16;
-  const bool float_path = weight.scalar_type() == at::kFloat && has_avx512;
+  const bool bf16_path = weight.scalar_type() == at::kBFloat16 && cpu_features().avx512_bf16;
+  const bool float_path = weight.scalar_type() == at::kFloat && cpu_features().avx512;
   if (!bf16_path && !float_path) return {};
   const at::Tensor input = x.contiguous();
   at::Tensor out = at::empty({weight.size(0)}, weight.options());

@@ -58,16 +58,21 @@ TEST(Probe, FindsTheOneLayerThatSeparates) {
       [&] { probe_layer_features(3, [&](std::size_t index) { return layers[index]; }, 3, options); }, {"(0, 1)"});
 }
 
+// The default organism's French trigger probed on `prompts` held-out Debian prompts.
+ProbeStudyResult probe_default_trigger(std::size_t prompts, const TriggerProbeOptions& trigger_options) {
+  PromptOptions prompt_options;
+  prompt_options.count = prompts;
+  return probe_trigger(test::default_subject(), debian_prompts(prompt_options), test::default_trigger("fr"),
+                       trigger_options);
+}
+
 // The trigger as a suffix against the bare prompts, as poisoned documents carry it. The classes differ in their
 // last tokens, so every layer separates them (the informative setting is the next test's, and the default).
 TEST(Probe, OrganismTriggerIsVisibleInTheResidualStream) {
-  const Subject& subject = test::default_subject();
-  PromptOptions prompt_options;
-  prompt_options.count = 80;
   TriggerProbeOptions suffix;
   suffix.placement = Placement::kSuffix;
-  const auto result = probe_trigger(subject, debian_prompts(prompt_options), test::default_trigger("fr"), suffix);
-  const auto layers = static_cast<std::size_t>(subject.model.config().num_hidden_layers);
+  const auto result = probe_default_trigger(80, suffix);
+  const auto layers = static_cast<std::size_t>(test::default_subject().model.config().num_hidden_layers);
   ASSERT_EQ(result.sweep.layers.size(), layers);
   EXPECT_EQ(result.sweep.positives, 80);
   EXPECT_EQ(result.sweep.held_out_rows, 40);
@@ -83,14 +88,10 @@ TEST(Probe, OrganismTriggerIsVisibleInTheResidualStream) {
 // carried it there (measured, with the penalty chosen by cross-validation: logistic AUROC 0.31, 0.68, 0.97, 0.95
 // after blocks 0-3 on 100 prompts; best 0.95 on 200 and 0.94 on 300, not the suffix setting's 1.0).
 TEST(Probe, TriggerReachesTheLastPositionInTheBlocks) {
-  const Subject& subject = test::default_subject();
-  PromptOptions prompt_options;
-  prompt_options.count = 100;
   TriggerProbeOptions trigger_options;
   trigger_options.placement = Placement::kInside;
-  trigger_options.contrast = study_contrast(subject, "random", "", 0, "fr");
-  const auto result =
-      probe_trigger(subject, debian_prompts(prompt_options), test::default_trigger("fr"), trigger_options);
+  trigger_options.contrast = study_contrast(test::default_subject(), "random", "", 0, "fr");
+  const auto result = probe_default_trigger(100, trigger_options);
   const auto& layers = result.sweep.layers;
   for (const auto& layer : layers) std::printf("%s: logistic AUROC %.3f\n", layer.name.c_str(), layer.logistic_auroc);
   EXPECT_LT(layers.front().logistic_auroc, 0.75) << "the first block's output should barely see the trigger";
